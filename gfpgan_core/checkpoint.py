@@ -1,0 +1,136 @@
+"""Read weights files and recognise the architecture from the state dict alone (as spandrel does).
+
+Any GFPGANv1Clean size or SRVGGNetCompact loads without the user naming its config: the shapes of
+a handful of tensors determine it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+from typing import Union
+
+import torch
+from torch import nn
+
+from .archs import GFPGANConfig, SRVGGConfig
+from .errors import CheckpointError
+
+ArchConfig = Union[GFPGANConfig, SRVGGConfig]
+StateDict = dict[str, torch.Tensor]
+_WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
+
+
+def unwrap_state_dict(obj: object, source: str = "checkpoint") -> StateDict:
+    """Pick the weights out of a loaded checkpoint: ``params_ema`` > ``params`` > bare dict."""
+    if isinstance(obj, dict):
+        for key in _WRAPPER_KEYS:
+            if isinstance(obj.get(key), dict):
+                return unwrap_state_dict(obj[key], source)
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{source} holds no state dict of tensors (looked for {', '.join(_WRAPPER_KEYS)}).")
+    return {k[7:] if k.startswith("module.") else k: v for k, v in obj.items()}
+
+
+def read_state_dict(path: str | os.PathLike) -> StateDict:
+    """Load a ``.pth``/``.pt``/``.ckpt`` (with ``weights_only=True``) or ``.safetensors`` file on the CPU."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"No weights file at {path}.")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            obj: object = load_file(str(path), device="cpu")
+        else:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt, truncated, pickled code, wrong format
+        raise CheckpointError(f"Cannot read weights from {path.name}: {str(exc).splitlines()[0]}") from exc
+    return unwrap_state_dict(obj, path.name)
+
+
+def _count(state: StateDict, pattern: str) -> int:
+    regex = re.compile(pattern)
+    return len({m.group(1) for k in state if (m := regex.match(k))})
+
+
+def infer_gfpgan_config(state: StateDict) -> GFPGANConfig:
+    n_down = _count(state, r"conv_body_down\.(\d+)\.")
+    log_size = n_down + 2
+    num_mlp = _count(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight")
+    num_style_feat = state["stylegan_decoder.to_rgb1.modulated_conv.modulation.weight"].shape[1]
+    narrow = state["stylegan_decoder.constant_input.weight"].shape[1] / 512
+    channel_multiplier: float = 1
+    if log_size >= 6:  # the 64x64 level is the first whose width depends on the multiplier
+        c64 = state["stylegan_decoder.style_convs.6.modulated_conv.weight"].shape[1]
+        channel_multiplier = c64 / (256 * narrow)
+    num_latent = state["final_linear.weight"].shape[0] // num_style_feat
+    scale0 = state["condition_scale.0.2.weight"].shape[0]
+    return GFPGANConfig(
+        out_size=2**log_size,
+        num_style_feat=num_style_feat,
+        channel_multiplier=_tidy(channel_multiplier),
+        num_mlp=num_mlp,
+        input_is_latent=True,  # not visible in weights; every published checkpoint uses True
+        different_w=num_latent == log_size * 2 - 2,
+        narrow=_tidy(narrow),
+        sft_half=scale0 == state["condition_scale.0.0.weight"].shape[0],
+    )
+
+
+def infer_srvgg_config(state: StateDict) -> SRVGGConfig:
+    convs = sorted(int(m.group(1)) for k, v in state.items() if (m := re.match(r"body\.(\d+)\.weight$", k)) and v.ndim == 4)
+    first, last = state[f"body.{convs[0]}.weight"], state[f"body.{convs[-1]}.weight"]
+    num_out_ch = 3
+    upscale = math.isqrt(last.shape[0] // num_out_ch)
+    if upscale * upscale * num_out_ch != last.shape[0]:
+        raise CheckpointError(f"SRVGG output channels {last.shape[0]} are not 3 * upscale^2.")
+    has_prelu = any(v.ndim == 1 and k.startswith("body.") and k.endswith(".weight") for k, v in state.items())
+    return SRVGGConfig(
+        num_in_ch=first.shape[1],
+        num_out_ch=num_out_ch,
+        num_feat=first.shape[0],
+        num_conv=len(convs) - 2,
+        upscale=upscale,
+        act_type="prelu" if has_prelu else "leakyrelu",
+    )
+
+
+def _tidy(x: float) -> float:
+    return int(x) if float(x).is_integer() else x
+
+
+def detect_architecture(state: StateDict) -> ArchConfig:
+    """The config of the network these weights belong to, or a :class:`CheckpointError`."""
+    if "conv_body_first.0.weight" in state:  # ConvLayer sequentials: the paper's original GFPGANv1
+        raise CheckpointError(
+            "These are the paper's original GFPGANv1 weights, which need custom CUDA ops; use v1.2, v1.3 or v1.4."
+        )
+    try:
+        if "stylegan_decoder.constant_input.weight" in state and "final_linear.weight" in state:
+            return infer_gfpgan_config(state)
+        if "body.0.weight" in state:
+            return infer_srvgg_config(state)
+    except (KeyError, IndexError) as exc:
+        raise CheckpointError(f"The weights look like a known architecture but miss tensor {exc}.") from exc
+    raise CheckpointError(f"Unrecognised architecture: {len(state)} tensors, first key {next(iter(state))!r}.")
+
+
+def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module:
+    """Build the network for ``state`` (config inferred when not given) and load it strictly."""
+    config = config or detect_architecture(state)
+    model = config.build()
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"Weights do not fit {type(model).__name__}: {str(exc).splitlines()[1].strip()}") from exc
+    return model.eval().requires_grad_(False)
+
+
+def load_model(path: str | os.PathLike, config: ArchConfig | None = None) -> tuple[nn.Module, ArchConfig]:
+    """Read, recognise and build: the one call from a file to an eval-mode network."""
+    state = read_state_dict(path)
+    config = config or detect_architecture(state)
+    return build_model(state, config), config

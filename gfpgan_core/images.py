@@ -1,0 +1,252 @@
+"""Images in, images out, safely: the one place that decodes and encodes for the CLI, API and app.
+
+Everything inside the engine works on :class:`Picture`: float32 RGB in [0, 1] plus what is needed
+to give the user back an image of the same kind (grayscale stays grayscale, alpha is kept,
+16-bit stays 16-bit). Decoding applies EXIF orientation and refuses decompression bombs before
+any pixel is decoded; encoding writes pixels only (no EXIF, GPS or other metadata).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Union
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError
+
+DEFAULT_MAX_PIXELS = 100_000_000  # refuse to decode more than this (a 10000x10000 photo)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+ImageLike = Union[str, os.PathLike, bytes, np.ndarray, Image.Image, "Picture"]
+
+# Pillow's own guard warns at MAX_IMAGE_PIXELS and raises at twice that; we check sizes ourselves
+# (with a clear message) before decoding, so keep Pillow's as a backstop only.
+Image.MAX_IMAGE_PIXELS = DEFAULT_MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image as the engine sees it.
+
+    rgb: float32 (H, W, 3) in [0, 1]. alpha: float32 (H, W) in [0, 1] or None.
+    grayscale: the source had one colour channel; outputs are converted back.
+    bit_depth: 8 or 16, the depth outputs are written at.
+    """
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    grayscale: bool = False
+    bit_depth: int = 8
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height)."""
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+    def with_pixels(self, rgb: np.ndarray, alpha: np.ndarray | None) -> "Picture":
+        return replace(self, rgb=np.ascontiguousarray(rgb, dtype=np.float32), alpha=alpha)
+
+    def to_array(self) -> np.ndarray:
+        """uint8 or uint16 array: (H, W) gray, (H, W, 2) gray+alpha, (H, W, 3) RGB or (H, W, 4) RGBA."""
+        rgb = np.clip(self.rgb, 0.0, 1.0)
+        if self.grayscale:
+            colour = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None]
+        else:
+            colour = rgb
+        if self.alpha is not None:
+            colour = np.concatenate([colour, np.clip(self.alpha, 0.0, 1.0)[:, :, None]], axis=2)
+        if colour.shape[2] == 1:
+            colour = colour[:, :, 0]
+        scale, dtype = (65535.0, np.uint16) if self.bit_depth == 16 else (255.0, np.uint8)
+        return np.round(colour * scale).astype(dtype)
+
+    def to_uint8_rgb(self) -> np.ndarray:
+        return np.round(np.clip(self.rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def _check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width <= 0 or height <= 0:
+        raise ImageError(f"The image has an empty size ({width}x{height}).")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"The image is {width}x{height} ({width * height / 1e6:.0f} MP), above the limit of "
+            f"{max_pixels / 1e6:.0f} MP; downscale it first."
+        )
+
+
+def _from_pil(img: Image.Image, max_pixels: int) -> Picture:
+    _check_pixels(img.width, img.height, max_pixels)
+    try:
+        img = ImageOps.exif_transpose(img)
+    except Exception:  # a broken EXIF block must not cost the image
+        pass
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        arr = np.asarray(img).astype(np.float32)
+        # 16-bit stored as I;16 or I: scale, do not clip (Pillow's RGB conversion clips to white)
+        wide = mode.startswith("I;16") or (mode == "I" and arr.max(initial=0) > 255)
+        top = 65535.0 if wide else (1.0 if mode == "F" else 255.0)
+        gray = np.clip(arr / top, 0, 1)
+        return Picture(rgb=np.repeat(gray[:, :, None], 3, axis=2), grayscale=True, bit_depth=16 if wide else 8)
+    if mode in ("1", "L", "LA", "La"):
+        la = np.asarray(img.convert("LA"), dtype=np.float32) / 255.0
+        alpha = la[:, :, 1] if mode in ("LA", "La") else None
+        return Picture(rgb=np.repeat(la[:, :, :1], 3, axis=2), alpha=alpha, grayscale=True)
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("RGBa", "PA"):
+        img = img.convert("RGBA")
+    elif mode not in ("RGB", "RGBA"):
+        img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV
+    arr = np.asarray(img, dtype=np.float32) / 255.0
+    alpha = arr[:, :, 3] if arr.shape[2] == 4 else None
+    return Picture(rgb=np.ascontiguousarray(arr[:, :, :3]), alpha=alpha)
+
+
+def _decode_16bit_png(data: bytes) -> Picture | None:
+    """Pillow reads 16-bit RGB(A) PNGs as 8-bit; OpenCV keeps the depth."""
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        return None
+    return picture_from_array(arr[:, :, ::-1] if arr.ndim == 3 else arr, bgr=False)
+
+
+def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Decode an encoded image (any format Pillow reads) into a :class:`Picture`."""
+    if not data:
+        raise ImageError("The file is empty.")
+    try:
+        img = Image.open(io.BytesIO(data))
+        _check_pixels(img.width, img.height, max_pixels)  # header only: nothing decoded yet
+        if img.format == "PNG" and img.mode in ("RGB", "RGBA", "I;16", "I;16B", "I") and b"IHDR" in data[:32]:
+            bit_depth = data[24] if len(data) > 24 else 8
+            if bit_depth == 16 and img.mode in ("RGB", "RGBA"):
+                pic = _decode_16bit_png(data)
+                if pic is not None:
+                    return pic
+        img.load()
+        return _from_pil(img, max_pixels)
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"The file is not an image that can be read ({type(exc).__name__}).") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"The image could not be decoded: {exc}.") from exc
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    try:
+        return decode(data, max_pixels)
+    except ImageError as exc:
+        raise ImageError(f"{path.name}: {exc}") from None
+
+
+def picture_from_array(arr: np.ndarray, bgr: bool = False) -> Picture:
+    """Accept what callers and Gradio's API hand over: gray, gray+alpha, RGB, RGBA; uint8/16 or float."""
+    arr = np.asarray(arr)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (2, 3, 4)):
+        raise ImageError(f"Expected an image array of shape (H, W[, 1|2|3|4]), got {arr.shape}.")
+    _check_pixels(arr.shape[1], arr.shape[0], DEFAULT_MAX_PIXELS)
+    bit_depth = 8
+    if arr.dtype == np.uint8:
+        f = arr.astype(np.float32) / 255.0
+    elif arr.dtype == np.uint16:
+        f, bit_depth = arr.astype(np.float32) / 65535.0, 16
+    elif arr.dtype == bool:
+        f = arr.astype(np.float32)
+    elif np.issubdtype(arr.dtype, np.floating):
+        f = np.clip(np.nan_to_num(arr.astype(np.float32)), 0, 1)
+    elif np.issubdtype(arr.dtype, np.integer):
+        f = np.clip(arr.astype(np.float32) / (65535.0 if arr.max(initial=0) > 255 else 255.0), 0, 1)
+    else:
+        raise ImageError(f"Unsupported image array type {arr.dtype}.")
+    if f.ndim == 2:
+        return Picture(rgb=np.repeat(f[:, :, None], 3, axis=2), grayscale=True, bit_depth=bit_depth)
+    if f.shape[2] == 2:
+        return Picture(rgb=np.repeat(f[:, :, :1], 3, axis=2), alpha=f[:, :, 1].copy(), grayscale=True, bit_depth=bit_depth)
+    colour = f[:, :, 2::-1] if bgr else f[:, :, :3]
+    alpha = f[:, :, 3].copy() if f.shape[2] == 4 else None
+    return Picture(rgb=np.ascontiguousarray(colour), alpha=alpha, bit_depth=bit_depth)
+
+
+def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Any supported input -> :class:`Picture`. Arrays are taken as RGB (not OpenCV's BGR)."""
+    if isinstance(image, Picture):
+        return image
+    if isinstance(image, (bytes, bytearray)):
+        return decode(bytes(image), max_pixels)
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image, max_pixels)
+    if isinstance(image, Image.Image):
+        return _from_pil(image, max_pixels)
+    if isinstance(image, np.ndarray):
+        return picture_from_array(image)
+    raise ImageError(f"Unsupported image input of type {type(image).__name__}.")
+
+
+def is_visually_gray(rgb: np.ndarray, tolerance: float = 1.5 / 255) -> bool:
+    """True for RGB images whose three channels carry the same values (scanned B&W photos)."""
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))
+    sample = rgb[::step, ::step]
+    return bool(np.abs(sample[:, :, 0] - sample[:, :, 1]).max() <= tolerance
+                and np.abs(sample[:, :, 1] - sample[:, :, 2]).max() <= tolerance)
+
+
+def encode(picture: Picture, fmt: str = "png", quality: int = 95) -> bytes:
+    """Encode pixels only (no metadata). 16-bit survives in PNG and TIFF; JPEG/WebP are 8-bit."""
+    fmt = fmt.lower().lstrip(".")
+    fmt = {"jpeg": "jpg", "tif": "tiff"}.get(fmt, fmt)
+    if fmt not in ("png", "jpg", "webp", "bmp", "tiff"):
+        raise ImageError(f"Unsupported output format {fmt!r}; use png, jpg, webp, bmp or tiff.")
+    pic = picture
+    if fmt in ("jpg", "webp", "bmp") and pic.bit_depth == 16:
+        pic = replace(pic, bit_depth=8)
+    if fmt == "jpg" and pic.alpha is not None:
+        pic = replace(pic, alpha=None)  # JPEG has no alpha: PNG is the format that keeps it
+    arr = pic.to_array()
+    if arr.dtype == np.uint16:
+        # OpenCV writes 16-bit PNG/TIFF in all channel layouts; it wants BGR(A)
+        if arr.ndim == 3:
+            arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR) if arr.shape[2] in (3, 4) else arr
+        ok, buf = cv2.imencode(".png" if fmt == "png" else ".tiff", arr)
+        if not ok:
+            raise ImageError(f"Could not encode the image as {fmt}.")
+        return buf.tobytes()
+    img = Image.fromarray(arr)
+    out = io.BytesIO()
+    params = {"quality": quality} if fmt in ("jpg", "webp") else {}
+    img.save(out, format={"jpg": "JPEG", "tiff": "TIFF"}.get(fmt, fmt.upper()), **params)
+    return out.getvalue()
+
+
+def write_image(path: str | os.PathLike, picture: Picture, quality: int = 95) -> Path:
+    """Write atomically (temp file + rename), format from the extension."""
+    path = Path(path)
+    data = encode(picture, path.suffix or ".png", quality)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def resize(arr: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LANCZOS4) -> np.ndarray:
+    """Resize float arrays to (width, height); INTER_AREA when shrinking avoids aliasing."""
+    if (arr.shape[1], arr.shape[0]) == size:
+        return arr
+    if size[0] < arr.shape[1] and interpolation == cv2.INTER_LANCZOS4:
+        interpolation = cv2.INTER_AREA
+    out = cv2.resize(arr, size, interpolation=interpolation)
+    return np.clip(out, 0.0, 1.0) if out.dtype == np.float32 else out

@@ -1,0 +1,304 @@
+"""The model zoo: one registry entry per weights file, and the code that fetches and verifies it.
+
+Each entry is the single source of truth for a file: its name on disk, where it comes from (a
+Hugging Face Hub repo, then the official GitHub release as fallback), its published sha256 and the
+architecture it holds. Nothing here touches the network at import time.
+
+Hub mirrors are community copies (the official ``TencentARC/GFPGANv1`` repo holds only the
+paper's v1 model). Their revision is ``main``; what pins the content is the sha256, checked after
+every download and once per file change on disk, so a changed mirror fails loudly and the GitHub
+release is tried next.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+from .archs import GFPGANConfig, SRVGGConfig
+from .checkpoint import ArchConfig
+from .errors import CheckpointError, WeightsMissingError
+
+Kind = Literal["restorer", "background", "detector", "parser"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
+
+
+@dataclass(frozen=True)
+class HubFile:
+    repo_id: str
+    filename: str
+    revision: str = "main"
+    repo_type: str = "model"
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    name: str
+    filename: str
+    kind: Kind
+    description: str
+    url: str | None = None
+    sha256: str | None = None
+    hub: HubFile | None = None
+    config: ArchConfig | None = None
+    aliases: tuple[str, ...] = field(default=())
+    bundled: bool = False  # shipped inside the package (small models only)
+
+    def download_command(self) -> str:
+        return f"python -m gfpgan_core download {self.name}"
+
+
+_GFPGAN_512 = GFPGANConfig()  # v1.2, v1.3 and v1.4 share the architecture
+_GH_GFPGAN = "https://github.com/TencentARC/GFPGAN/releases/download"
+_GH_FACEXLIB = "https://github.com/xinntao/facexlib/releases/download"
+
+ZOO: dict[str, ZooEntry] = {
+    e.name: e
+    for e in (
+        ZooEntry(
+            name="v1.4",
+            filename="GFPGANv1.4.pth",
+            kind="restorer",
+            description="GFPGAN v1.4: more details and better identity than v1.3 (the usual choice)",
+            url=f"{_GH_GFPGAN}/v1.3.0/GFPGANv1.4.pth",
+            sha256="e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad",
+            hub=HubFile("Gourieff/ReActor", "models/facerestore_models/GFPGANv1.4.pth", repo_type="dataset"),
+            config=_GFPGAN_512,
+            aliases=("1.4", "gfpganv1.4"),
+        ),
+        ZooEntry(
+            name="v1.3",
+            filename="GFPGANv1.3.pth",
+            kind="restorer",
+            description="GFPGAN v1.3: more natural results, better on very low- and high-quality inputs",
+            url=f"{_GH_GFPGAN}/v1.3.0/GFPGANv1.3.pth",
+            sha256="c953a88f2727c85c3d9ae72e2bd4846bbaf59fe6972ad94130e23e7017524a70",
+            hub=HubFile("Gourieff/ReActor", "models/facerestore_models/GFPGANv1.3.pth", repo_type="dataset"),
+            config=_GFPGAN_512,
+            aliases=("1.3", "gfpganv1.3"),
+        ),
+        ZooEntry(
+            name="v1.2",
+            filename="GFPGANCleanv1-NoCE-C2.pth",
+            kind="restorer",
+            description="GFPGAN v1.2: sharper, with some beautification; no colorisation",
+            url=f"{_GH_GFPGAN}/v0.2.0/GFPGANCleanv1-NoCE-C2.pth",
+            sha256="29e25ee90c170f4231163f4c83df6b59c968b73f3ce00cb884015ae005db083c",
+            config=_GFPGAN_512,
+            aliases=("1.2", "gfpganv1.2", "gfpgancleanv1-noce-c2"),
+        ),
+        ZooEntry(
+            name="realesr-general-x4v3",
+            filename="realesr-general-x4v3.pth",
+            kind="background",
+            description="Real-ESRGAN compact x4 model for the background",
+            url="https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.5.0/realesr-general-x4v3.pth",
+            sha256="8dc7edb9ac80ccdc30c3a5dca6616509367f05fbc184ad95b731f05bece96292",
+            hub=HubFile("jhj0517/realesr-general-x4v3", "realesr-general-x4v3.pth"),
+            config=SRVGGConfig(num_feat=64, num_conv=32, upscale=4, act_type="prelu"),
+            aliases=("realesrgan",),
+        ),
+        ZooEntry(
+            name="retinaface-resnet50",
+            filename="detection_Resnet50_Final.pth",
+            kind="detector",
+            description="RetinaFace ResNet-50 face detector (facexlib)",
+            url=f"{_GH_FACEXLIB}/v0.1.0/detection_Resnet50_Final.pth",
+            sha256="6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d",
+            hub=HubFile("camenduru/facexlib", "detection_Resnet50_Final.pth"),
+            aliases=("retinaface",),
+        ),
+        ZooEntry(
+            name="parsenet",
+            filename="parsing_parsenet.pth",
+            kind="parser",
+            description="ParseNet face parsing, for soft paste-back masks (facexlib)",
+            url=f"{_GH_FACEXLIB}/v0.2.2/parsing_parsenet.pth",
+            sha256="3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2",
+            hub=HubFile("camenduru/facexlib", "parsing_parsenet.pth"),
+        ),
+    )
+}
+
+RESTORERS = tuple(name for name, e in ZOO.items() if e.kind == "restorer")
+
+
+def register(entry: ZooEntry) -> None:
+    """Add an entry (used for the bundled small model and by users with their own checkpoints)."""
+    ZOO[entry.name] = entry
+
+
+def get_entry(name: str) -> ZooEntry:
+    key = name.strip().lower()
+    for entry in ZOO.values():
+        if key == entry.name.lower() or key in entry.aliases or key == entry.filename.lower():
+            return entry
+    raise KeyError(f"Unknown model {name!r}; known: {', '.join(ZOO)}.")
+
+
+def weights_dir(override: str | os.PathLike | None = None) -> Path:
+    """Where weights are cached: the argument, else $GFPGAN_WEIGHTS_DIR, else ``weights/``."""
+    return Path(override or os.environ.get("GFPGAN_WEIGHTS_DIR") or PROJECT_ROOT / "weights")
+
+
+def is_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verified(path: Path, expected: str | None) -> bool:
+    """Hash check, remembered in a stamp file keyed on size and mtime so it runs once per file."""
+    if expected is None:
+        return True
+    stat = path.stat()
+    stamp = path.with_name(f".{path.name}.sha256")
+    key = f"{stat.st_size} {stat.st_mtime_ns} {expected}"
+    try:
+        if stamp.read_text() == key:
+            return True
+    except OSError:
+        pass
+    if sha256_of(path) != expected:
+        return False
+    try:
+        stamp.write_text(key)
+    except OSError:
+        pass  # a read-only cache still works, it just hashes again next time
+    return True
+
+
+def local_path(entry: ZooEntry, directory: str | os.PathLike | None = None) -> Path:
+    if entry.bundled:
+        return BUNDLED_DIR / entry.filename
+    return weights_dir(directory) / entry.filename
+
+
+def is_available(entry: ZooEntry, directory: str | os.PathLike | None = None) -> bool:
+    """On disk already (no network, no hashing)."""
+    return local_path(entry, directory).is_file()
+
+
+def missing_message(entry: ZooEntry, directory: Path, reason: str = "") -> str:
+    where = f" ({reason})" if reason else ""
+    return (
+        f"{entry.filename} is not in {directory}{where}: download it with "
+        f"`{entry.download_command()}`, or put the file there, or pass a local path to the weights."
+    )
+
+
+def _download_from_hub(hub: HubFile, dest_dir: Path) -> Path:
+    from huggingface_hub import hf_hub_download  # imported on use: no Hub machinery at import
+
+    return Path(
+        hf_hub_download(
+            repo_id=hub.repo_id,
+            filename=hub.filename,
+            revision=hub.revision,
+            repo_type=hub.repo_type,
+            local_dir=dest_dir,
+        )
+    )
+
+
+def _download_from_url(url: str, dest_dir: Path, timeout: float = 30) -> Path:
+    target = dest_dir / Path(url).name
+    request = urllib.request.Request(url, headers={"User-Agent": "gfpgan-core"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, target.open("wb") as f:
+        shutil.copyfileobj(response, f, length=1 << 20)
+    return target
+
+
+Fetcher = Callable[[Path], Path]
+
+
+def _sources(entry: ZooEntry) -> list[tuple[str, Fetcher]]:
+    sources: list[tuple[str, Fetcher]] = []
+    if entry.hub is not None:
+        hub = entry.hub
+        sources.append((f"hf.co/{hub.repo_id}", lambda d: _download_from_hub(hub, d)))
+    if entry.url is not None:
+        url = entry.url
+        sources.append((url, lambda d: _download_from_url(url, d)))
+    return sources
+
+
+def ensure_weights(
+    entry: ZooEntry | str,
+    directory: str | os.PathLike | None = None,
+    download: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Path to the entry's verified weights, downloading them if allowed.
+
+    Downloads go to a temporary folder beside the target and are moved into place only after the
+    hash matches, so an interrupted or corrupt download never leaves a file behind.
+    """
+    entry = get_entry(entry) if isinstance(entry, str) else entry
+    target = local_path(entry, directory)
+    if target.is_file():
+        if not _verified(target, entry.sha256):
+            raise CheckpointError(
+                f"{target} does not match the published sha256 of {entry.name}; delete it and run "
+                f"`{entry.download_command()}`."
+            )
+        return target
+    folder = target.parent
+    if not download or entry.bundled:
+        raise WeightsMissingError(missing_message(entry, folder))
+    if is_offline():
+        raise WeightsMissingError(missing_message(entry, folder, "offline: HF_HUB_OFFLINE is set"))
+
+    folder.mkdir(parents=True, exist_ok=True)
+    failures: list[str] = []
+    for label, fetch in _sources(entry):
+        staging = Path(tempfile.mkdtemp(prefix=f".{entry.filename}.", dir=folder))
+        try:
+            if log:
+                log(f"Downloading {entry.filename} from {label} ...")
+            got = fetch(staging)
+            digest = sha256_of(got)
+            if entry.sha256 is not None and digest != entry.sha256:
+                failures.append(f"{label}: sha256 {digest[:12]}... is not the published {entry.sha256[:12]}...")
+                continue
+            os.replace(got, target)
+            _verified(target, entry.sha256)  # write the stamp
+            return target
+        except Exception as exc:  # OSError covers urllib and huggingface_hub offline failures
+            failures.append(f"{label}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    raise WeightsMissingError(missing_message(entry, folder, "download failed: " + "; ".join(failures)))
+
+
+def resolve_weights(
+    model: str | os.PathLike,
+    directory: str | os.PathLike | None = None,
+    download: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> tuple[Path, ZooEntry | None]:
+    """A zoo name or a local file path -> (path on disk, zoo entry or None for a user file)."""
+    text = os.fspath(model)
+    try:
+        entry = get_entry(text)
+    except KeyError:
+        path = Path(text).expanduser()
+        if path.is_file():
+            return path, None
+        if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or os.sep in text:
+            raise WeightsMissingError(f"No weights file at {path}.") from None
+        raise WeightsMissingError(f"Unknown model {text!r}: use one of {', '.join(ZOO)} or a path to a weights file.") from None
+    return ensure_weights(entry, directory, download=download, log=log), entry
