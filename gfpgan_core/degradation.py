@@ -1,0 +1,112 @@
+"""The paper's degradation model: y = [(x * k_sigma) downsampled by r + n_delta]_JPEG_q, plus colour
+jitter and grayscale, with the official training ranges. Seeded per image (by name), so a test set
+is the same whatever order or subset it is built in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class DegradationConfig:
+    """Ranges from GFPGAN's FFHQ training options (``train_gfpgan_v1.yml``)."""
+
+    blur_kernel_size: int = 41
+    blur_sigma: tuple[float, float] = (0.1, 10.0)
+    anisotropic_prob: float = 0.5  # kernel_list [iso, aniso], kernel_prob [0.5, 0.5]
+    downsample_range: tuple[float, float] = (0.8, 8.0)
+    noise_range: tuple[float, float] = (0.0, 20.0)  # Gaussian noise sigma, in 8-bit levels
+    jpeg_range: tuple[int, int] = (60, 100)
+    color_jitter_prob: float = 0.3
+    color_jitter_shift: float = 20.0  # in 8-bit levels
+    gray_prob: float = 0.01
+
+
+def gaussian_kernel(size: int, sigma_x: float, sigma_y: float, theta: float) -> np.ndarray:
+    """Normalised (an)isotropic Gaussian kernel rotated by theta."""
+    half = size // 2
+    ax = np.arange(-half, half + 1, dtype=np.float64)
+    xx, yy = np.meshgrid(ax, ax)
+    c, s = math.cos(theta), math.sin(theta)
+    xr, yr = c * xx + s * yy, -s * xx + c * yy
+    k = np.exp(-0.5 * ((xr / sigma_x) ** 2 + (yr / sigma_y) ** 2))
+    return (k / k.sum()).astype(np.float32)
+
+
+def image_seed(seed: int, key: str) -> np.random.Generator:
+    """A generator that depends only on the base seed and the image's name."""
+    return np.random.default_rng([seed, zlib.crc32(key.encode())])
+
+
+def degrade(
+    gt: np.ndarray, rng: np.random.Generator, config: DegradationConfig = DegradationConfig()
+) -> tuple[np.ndarray, dict[str, float]]:
+    """Degrade a float32 RGB image in [0, 1]; returns (low-quality image, same size, parameters)."""
+    h, w = gt.shape[:2]
+    params: dict[str, float] = {}
+    sx = rng.uniform(*config.blur_sigma)
+    if rng.uniform() < config.anisotropic_prob:
+        sy, theta = rng.uniform(*config.blur_sigma), rng.uniform(-math.pi, math.pi)
+    else:
+        sy, theta = sx, 0.0
+    params.update(sigma_x=sx, sigma_y=sy, theta=theta)
+    lq = cv2.filter2D(gt, -1, gaussian_kernel(config.blur_kernel_size, sx, sy, theta), borderType=cv2.BORDER_REFLECT_101)
+
+    r = rng.uniform(*config.downsample_range)
+    params["downsample"] = r
+    lq = cv2.resize(lq, (max(1, int(w // r)), max(1, int(h // r))), interpolation=cv2.INTER_LINEAR)
+
+    sigma = rng.uniform(*config.noise_range)
+    params["noise"] = sigma
+    lq = np.clip(lq + rng.normal(0, sigma / 255.0, lq.shape).astype(np.float32), 0, 1)
+
+    q = int(rng.integers(config.jpeg_range[0], config.jpeg_range[1] + 1))
+    params["jpeg_quality"] = q
+    ok, buf = cv2.imencode(".jpg", np.round(lq[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+    lq = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32) / 255.0
+
+    lq = cv2.resize(lq, (w, h), interpolation=cv2.INTER_LINEAR)
+    if rng.uniform() < config.color_jitter_prob:
+        shift = rng.uniform(-config.color_jitter_shift, config.color_jitter_shift, 3).astype(np.float32) / 255.0
+        lq = lq + shift
+        params["color_jitter"] = float(np.abs(shift).max() * 255)
+    if rng.uniform() < config.gray_prob:
+        lq = np.repeat(cv2.cvtColor(np.clip(lq, 0, 1), cv2.COLOR_RGB2GRAY)[:, :, None], 3, axis=2)
+        params["gray"] = 1.0
+    return np.clip(lq, 0, 1).astype(np.float32), params
+
+
+def degrade_folder(src: Path, dst: Path, seed: int = 0, config: DegradationConfig = DegradationConfig()) -> list[Path]:
+    """Degrade every image of ``src`` into ``dst`` (PNG, same names); never writes into ``src``."""
+    from .images import Picture, read_image, write_image
+    from .cli import list_images
+
+    if dst.resolve() == src.resolve():
+        raise ValueError("the output folder must differ from the input folder")
+    written = []
+    for path in list_images(src):
+        gt = read_image(path).rgb
+        lq, _ = degrade(gt, image_seed(seed, path.name), config)
+        written.append(write_image(dst / f"{path.stem}.png", Picture(lq)))
+    return written
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-i", "--input", required=True, help="folder of high-quality aligned faces")
+    p.add_argument("-o", "--output", required=True, help="folder for the degraded copies (PNG)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace, echo) -> int:
+    written = degrade_folder(Path(args.input), Path(args.output), args.seed)
+    echo(f"Degraded {len(written)} images into {args.output} (seed {args.seed}; ranges {asdict(DegradationConfig())})")
+    return 0
