@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .archs import GFPGANConfig, SRVGGConfig
-from .errors import CheckpointError
+from .errors import CheckpointError, first_line
 
 ArchConfig = Union[GFPGANConfig, SRVGGConfig]
 StateDict = dict[str, torch.Tensor]
@@ -47,7 +47,7 @@ def read_state_dict(path: str | os.PathLike) -> StateDict:
         else:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, pickled code, wrong format
-        raise CheckpointError(f"Cannot read weights from {path.name}: {str(exc).splitlines()[0]}") from exc
+        raise CheckpointError(f"Cannot read weights from {path.name}: {first_line(exc)}") from exc
     return unwrap_state_dict(obj, path.name)
 
 
@@ -125,7 +125,8 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise CheckpointError(f"Weights do not fit {type(model).__name__}: {str(exc).splitlines()[1].strip()}") from exc
+        detail = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
+        raise CheckpointError(f"Weights do not fit {type(model).__name__}: {detail[0] if detail else first_line(exc)}") from exc
     return model.eval().requires_grad_(False)
 
 

@@ -15,3 +15,9 @@ class CheckpointError(GFPGANError, ValueError):
 
 class WeightsMissingError(GFPGANError, FileNotFoundError):
     """A model's weights are not on disk and could not be downloaded."""
+
+
+def first_line(exc: BaseException) -> str:
+    """A one-line description of any exception (some carry empty or multi-line messages)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__

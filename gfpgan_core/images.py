@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError
+from .errors import ImageError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse to decode more than this (a 10000x10000 photo)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -133,10 +133,12 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
         return _from_pil(img, max_pixels)
     except ImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"The file is not an image that can be read ({type(exc).__name__}).") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"The image is too large to decode safely ({first_line(exc)}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError("The file is not an image that can be read.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"The image could not be decoded: {exc}.") from exc
+        raise ImageError(f"The image could not be decoded: {first_line(exc)}.") from exc
 
 
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:

@@ -23,7 +23,7 @@ from typing import Callable, Literal
 
 from .archs import GFPGANConfig, SRVGGConfig
 from .checkpoint import ArchConfig
-from .errors import CheckpointError, WeightsMissingError
+from .errors import CheckpointError, WeightsMissingError, first_line
 
 Kind = Literal["restorer", "background", "detector", "parser", "training"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -293,7 +293,7 @@ def ensure_weights(
             _verified(target, entry.sha256)  # write the stamp
             return target
         except Exception as exc:  # OSError covers urllib and huggingface_hub offline failures
-            failures.append(f"{label}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            failures.append(f"{label}: {type(exc).__name__}: {first_line(exc)}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     raise WeightsMissingError(missing_message(entry, folder, "download failed: " + "; ".join(failures)))

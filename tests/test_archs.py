@@ -1,0 +1,103 @@
+"""Architectures: published key layout, and the same function as the reference implementation."""
+
+import json
+
+import pytest
+import torch
+
+from conftest import FIXTURES, need
+from gfpgan_core.archs import GFPGANConfig, GFPGANv1Clean, SRVGGNetCompact
+from gfpgan_core.checkpoint import detect_architecture
+
+
+def test_gfpgan_keys_and_shapes_match_published_checkpoints():
+    ref = json.loads(need(FIXTURES / "gfpganv1_clean_512_keys.json").read_text())
+    model = GFPGANv1Clean(**ref["config"])
+    state = model.state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == ref["keys"]
+    assert list(state) == list(ref["keys"])  # same order too
+    assert sum(v.numel() for v in state.values()) == ref["num_elements"] == 87_143_276
+
+
+def test_srvgg_keys_and_shapes_match_realesr_general_x4v3():
+    ref = json.loads(need(FIXTURES / "srvgg_x4v3_keys.json").read_text())
+    model = SRVGGNetCompact(**ref["config"])
+    assert {k: list(v.shape) for k, v in model.state_dict().items()} == ref["keys"]
+
+
+def test_gfpgan_matches_reference_outputs():
+    ref = torch.load(need(FIXTURES / "gfpganv1_clean_parity_64.pth"), weights_only=True)
+    model = GFPGANv1Clean(**ref["config"]).eval()
+    model.load_state_dict(ref["params_ema"])
+    with torch.no_grad():
+        out, rgbs = model(ref["input"], return_rgb=True, randomize_noise=False)
+    assert (out - ref["output"]).abs().max() < 1e-4
+    assert len(rgbs) == len(ref["out_rgbs"])
+    for got, want in zip(rgbs, ref["out_rgbs"]):
+        assert (got - want).abs().max() < 1e-4
+
+
+def test_srvgg_matches_reference_output():
+    ref = torch.load(need(FIXTURES / "srvgg_parity_small.pth"), weights_only=True)
+    model = SRVGGNetCompact(num_feat=16, num_conv=4, upscale=4).eval()
+    model.load_state_dict(ref["params"])
+    with torch.no_grad():
+        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+
+
+def _grouped_modulated_conv(mod, x, style):
+    """The reference's fused form: per-sample weights, one grouped convolution."""
+    b, c, h, w = x.shape
+    s = mod.modulation(style).view(b, 1, c, 1, 1)
+    weight = mod.weight * s
+    if mod.demodulate:
+        weight = weight * torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + mod.eps).view(b, mod.out_channels, 1, 1, 1)
+    weight = weight.view(b * mod.out_channels, c, mod.kernel_size, mod.kernel_size)
+    if mod.upsample:
+        x = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    out = torch.nn.functional.conv2d(x.reshape(1, -1, *x.shape[2:]), weight, padding=mod.kernel_size // 2, groups=b)
+    return out.view(b, mod.out_channels, *out.shape[2:])
+
+
+@pytest.mark.parametrize("upsample,demodulate", [(False, True), (True, True), (False, False)])
+def test_batched_modulated_conv_equals_grouped_form(upsample, demodulate):
+    from gfpgan_core.archs.stylegan2_clean import ModulatedConv2d
+
+    torch.manual_seed(0)
+    mod = ModulatedConv2d(8, 6, 3, 16, demodulate=demodulate, upsample=upsample)
+    x, style = torch.randn(5, 8, 9, 9), torch.randn(5, 16)
+    assert (mod(x, style) - _grouped_modulated_conv(mod, x, style)).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        GFPGANConfig(out_size=32, num_style_feat=32, channel_multiplier=1, num_mlp=1, narrow=0.125),
+        GFPGANConfig(out_size=128, num_style_feat=64, channel_multiplier=2, num_mlp=3, narrow=0.25),
+        GFPGANConfig(out_size=64, num_style_feat=32, channel_multiplier=1, num_mlp=2, narrow=0.25, sft_half=False, different_w=False),
+    ],
+)
+def test_config_is_recovered_from_weights_alone(config):
+    state = config.build().state_dict()
+    assert detect_architecture(state) == config
+
+
+def test_published_512_config_is_recovered_from_weights():
+    state = GFPGANConfig().build().state_dict()
+    assert detect_architecture(state) == GFPGANConfig(out_size=512, num_style_feat=512, channel_multiplier=2, num_mlp=8, narrow=1)
+
+
+def test_return_latents_and_randomized_noise():
+    torch.manual_seed(0)
+    model = GFPGANConfig(out_size=32, num_style_feat=32, channel_multiplier=1, num_mlp=1, narrow=0.125).build().eval()
+    for name, p in model.stylegan_decoder.named_parameters():
+        if name.endswith("weight") and p.shape == (1,):  # noise strengths start at zero
+            p.data.fill_(0.5)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        a = model(x, randomize_noise=False)[0]
+        b = model(x, randomize_noise=False)[0]
+        c = model(x, randomize_noise=True)[0]
+    assert torch.equal(a, b)
+    assert a.shape == (2, 3, 32, 32)
+    assert not torch.equal(a, c)

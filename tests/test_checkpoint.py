@@ -1,0 +1,93 @@
+"""Reading weights files: wrappers, formats, and clear errors for bad files."""
+
+import pickle
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from conftest import TINY_CONFIG
+from gfpgan_core import CheckpointError
+from gfpgan_core.archs import GFPGANConfig, GFPGANv1Clean, SRVGGConfig, SRVGGNetCompact
+from gfpgan_core.checkpoint import load_model, read_state_dict
+
+
+@pytest.fixture()
+def state():
+    torch.manual_seed(0)
+    return GFPGANConfig(**TINY_CONFIG).build().state_dict()
+
+
+@pytest.mark.parametrize("wrap", ["params_ema", "params", "bare", "module_prefix"])
+def test_pth_wrappers_load(tmp_path, state, wrap):
+    obj = {
+        "params_ema": {"params_ema": state, "params": {k: v * 0 for k, v in state.items()}},
+        "params": {"params": state},
+        "bare": state,
+        "module_prefix": {f"module.{k}": v for k, v in state.items()},
+    }[wrap]
+    path = tmp_path / "w.pth"
+    torch.save(obj, path)
+    model, config = load_model(path)
+    assert isinstance(model, GFPGANv1Clean)
+    assert config == GFPGANConfig(**TINY_CONFIG)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, state[k]), k  # params_ema wins over params
+
+
+def test_safetensors_loads(tmp_path, state):
+    path = tmp_path / "w.safetensors"
+    save_file(state, str(path))
+    model, _ = load_model(path)
+    assert torch.equal(model.state_dict()["final_linear.weight"], state["final_linear.weight"])
+
+
+def test_srvgg_detected(tmp_path):
+    path = tmp_path / "bg.pth"
+    torch.save({"params": SRVGGNetCompact(num_feat=16, num_conv=4, upscale=4).state_dict()}, path)
+    model, config = load_model(path)
+    assert config == SRVGGConfig(num_feat=16, num_conv=4, upscale=4)
+
+
+class Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_pickled_code_is_refused(tmp_path):
+    path = tmp_path / "evil.pth"
+    path.write_bytes(pickle.dumps({"params_ema": Evil()}))
+    with pytest.raises(CheckpointError, match="evil.pth"):
+        read_state_dict(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint at all", b"PK\x03\x04truncated zip"])
+def test_corrupt_files_give_one_line_errors(tmp_path, content):
+    path = tmp_path / "broken.pth"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_architecture(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"fc.weight": torch.zeros(2, 2)}, path)
+    with pytest.raises(CheckpointError, match="Unrecognised architecture"):
+        load_model(path)
+
+
+def test_paper_v1_weights_get_a_clear_message(tmp_path):
+    path = tmp_path / "GFPGANv1.pth"
+    torch.save({"params_ema": {"conv_body_first.0.weight": torch.zeros(1), "stylegan_decoder.constant_input.weight": torch.zeros(1)}}, path)
+    with pytest.raises(CheckpointError, match="v1.2, v1.3 or v1.4"):
+        load_model(path)
+
+
+def test_mismatched_shapes_are_reported(tmp_path, state):
+    state = dict(state)
+    state["toRGB.0.bias"] = torch.zeros(5)
+    path = tmp_path / "w.pth"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="toRGB.0.bias"):
+        load_model(path)

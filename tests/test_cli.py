@@ -1,0 +1,87 @@
+"""The command line run as a new user would: a folder of real photos, an official-format checkpoint."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+from PIL import Image
+
+from conftest import REPO, photos
+
+
+def _run(*args, timeout=600):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([sys.executable, "-m", "gfpgan_core", *map(str, args)], cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def _digest(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_restore_a_folder_of_photos(tmp_path, tiny_checkpoint):
+    src = tmp_path / "in"
+    src.mkdir()
+    chosen = photos("photos", 5) + photos("hq_photos", 2)
+    for p in chosen:
+        shutil.copy(p, src / p.name)
+    (src / "notes.txt").write_text("not an image")  # ignored: not an image extension
+    (src / "broken.jpg").write_bytes(b"this is not a jpeg")
+    before = _digest(src)
+    out = tmp_path / "out"
+    proc = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 2, "--no-download")
+    assert proc.returncode == 1, proc.stderr  # one bad file
+    assert "skipped broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
+    assert _digest(src) == before  # inputs untouched
+    for p in chosen:
+        restored = out / "restored_imgs" / p.name
+        w, h = Image.open(p).size
+        assert Image.open(restored).size == (2 * w, 2 * h)
+    crops = sorted((out / "cropped_faces").iterdir())
+    assert len(crops) >= len(chosen) - 1
+    assert len(list((out / "restored_faces").iterdir())) == len(crops) == len(list((out / "cmp").iterdir()))
+    assert Image.open(out / "cmp" / crops[0].name).size == (128, 64)
+
+
+def test_single_file_suffix_and_extension(tmp_path, tiny_checkpoint):
+    photo = photos("hq_photos", 1)[0]
+    proc = _run("-i", photo, "-o", tmp_path, "--model-path", tiny_checkpoint, "-s", 1, "--suffix", "_r", "--ext", "png", "--no-download")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "restored_imgs" / f"{photo.stem}_r.png").is_file()
+    assert "Restored 1 of 1 images" in proc.stderr
+
+
+def test_never_overwrites_the_input(tmp_path, tiny_checkpoint):
+    folder = tmp_path / "restored_imgs"
+    folder.mkdir()
+    photo = folder / "a.jpg"
+    shutil.copy(photos("hq_photos", 1)[0], photo)
+    before = photo.read_bytes()
+    proc = _run("-i", photo, "-o", tmp_path, "--model-path", tiny_checkpoint, "-s", 1, "--no-download")
+    assert proc.returncode == 2 and "Refusing to overwrite" in proc.stderr
+    assert photo.read_bytes() == before
+
+
+def test_missing_checkpoint_fails_fast_with_one_line(tmp_path):
+    photo = photos("hq_photos", 1)[0]
+    start = time.perf_counter()
+    proc = _run("-i", photo, "-o", tmp_path, "--model", "v1.4", "--weights-dir", tmp_path / "w")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+    assert "GFPGANv1.4.pth" in proc.stderr and "python -m gfpgan_core download v1.4" in proc.stderr
+    assert time.perf_counter() - start < 20
+
+
+def test_bad_arguments_are_one_line(tmp_path, tiny_checkpoint):
+    proc = _run("-i", tmp_path / "missing", "-o", tmp_path, "--model-path", tiny_checkpoint)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
+    proc = _run("-i", photos("hq_photos", 1)[0], "-o", tmp_path, "--model-path", tiny_checkpoint, "-w", "3")
+    assert proc.returncode == 2 and "weight must be between 0 and 1" in proc.stderr
+
+
+def test_download_list():
+    proc = _run("download", "--list")
+    assert proc.returncode == 0 and "v1.4" in proc.stderr and "realesr-general-x4v3" in proc.stderr

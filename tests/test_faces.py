@@ -1,0 +1,68 @@
+"""Detection, landmark order, alignment to the FFHQ template, face selection."""
+
+import numpy as np
+import pytest
+
+from conftest import photos
+from gfpgan_core.faces import FFHQ_TEMPLATE_512, Detection, YuNetDetector, align_face, select_faces, similarity_transform
+from gfpgan_core.images import read_image
+
+
+def test_similarity_transform_recovers_a_known_transform():
+    angle, scale, t = 0.3, 1.7, np.array([12.0, -5.0])
+    rot = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    src = np.random.default_rng(0).random((5, 2)) * 100
+    m = similarity_transform(src, src @ rot.T + t)
+    assert np.allclose(m[:, :2], rot) and np.allclose(m[:, 2], t)
+
+
+def test_alignment_puts_landmarks_on_the_template():
+    img = np.random.default_rng(0).random((400, 300, 3)).astype(np.float32)
+    landmarks = FFHQ_TEMPLATE_512 * 0.25 + [50, 80]
+    crop, matrix = align_face(img, landmarks, 512)
+    mapped = np.c_[landmarks, np.ones(5)] @ matrix.T
+    assert crop.shape == (512, 512, 3) and np.allclose(mapped, FFHQ_TEMPLATE_512, atol=1e-6)
+
+
+def _det(x, y, size=40.0, score=0.9):
+    return Detection(np.array([x, y, x + size, y + size], np.float32), np.zeros((5, 2), np.float32), score)
+
+
+def test_select_faces_orders_left_to_right_and_filters():
+    faces = [_det(300, 10), _det(10, 10, 20), _det(150, 90)]
+    ordered = select_faces(faces, (400, 200))
+    assert [f.box[0] for f in ordered] == [10, 150, 300]
+    assert [f.box[0] for f in select_faces(faces, (400, 200), min_face_size=30)] == [150, 300]
+    assert [f.box[0] for f in select_faces(faces, (400, 200), only_center_face=True)] == [150]
+    assert len(select_faces(faces, (400, 200), max_faces=2)) == 2
+
+
+def test_yunet_finds_faces_in_real_photos_with_ordered_landmarks():
+    detector = YuNetDetector()
+    found = 0
+    for path in photos("hq_photos", 12):
+        img = np.round(read_image(path).rgb * 255).astype(np.uint8)
+        faces = detector.detect(img, 0.6)
+        found += bool(faces)
+        for f in faces:
+            lm = f.landmarks
+            assert lm[0, 0] < lm[1, 0] and lm[3, 0] < lm[4, 0]  # image-left eye / mouth corner first
+            assert lm[2, 1] > lm[:2, 1].min() - f.size * 0.1  # nose below the eyes (upright photos)
+            assert 0 <= f.score <= 1
+    assert found >= 10  # portraits: nearly all have a face
+
+
+def test_yunet_handles_faces_touching_the_border_and_empty_images():
+    detector = YuNetDetector()
+    assert detector.detect(np.zeros((64, 64, 3), np.uint8), 0.5) == []
+    path = photos("hq_photos", 1)[0]
+    img = np.round(read_image(path).rgb * 255).astype(np.uint8)
+    faces = detector.detect(img, 0.6)
+    if not faces:
+        pytest.skip("no face in the sample photo")
+    f = faces[0]
+    x_mid = int((f.box[0] + f.box[2]) / 2)
+    cut = np.ascontiguousarray(img[:, x_mid:])  # half the face outside the frame
+    for g in detector.detect(cut, 0.3):
+        assert np.isfinite(g.box).all()  # negative coordinates survive (no uint16 wrap-around)
+        assert g.box[0] > -cut.shape[1] and g.box[2] < 2 * cut.shape[1]

@@ -1,0 +1,129 @@
+"""Images in, images out: every input kind users and Gradio's API hand over, decoded safely."""
+
+import io
+import struct
+import time
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import rgb_uint8
+from gfpgan_core import ImageError
+from gfpgan_core.images import Picture, decode, encode, load_picture, picture_from_array
+
+
+def _png_bytes(img: Image.Image, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", **kw)
+    return buf.getvalue()
+
+
+def test_exif_orientation_is_applied():
+    img = Image.fromarray(rgb_uint8(20, 40))  # landscape pixels
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees on display
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif.tobytes())
+    assert decode(buf.getvalue()).size == (20, 40)
+
+
+def test_16bit_gray_png_is_scaled_not_clipped():
+    arr = np.full((8, 8), 30000, np.uint16)
+    ok, buf = cv2.imencode(".png", arr)
+    pic = decode(buf.tobytes())
+    assert pic.grayscale and pic.bit_depth == 16
+    assert abs(pic.rgb.mean() - 30000 / 65535) < 1e-3  # Pillow's RGB conversion would give 1.0 (white)
+    out = pic.to_array()
+    assert out.dtype == np.uint16 and out.ndim == 2 and abs(int(out[0, 0]) - 30000) <= 1
+
+
+def test_16bit_rgb_png_keeps_depth():
+    arr = np.zeros((6, 6, 3), np.uint16)
+    arr[..., 2] = 50000  # red, in OpenCV's BGR order
+    ok, buf = cv2.imencode(".png", arr)
+    pic = decode(buf.tobytes())
+    assert pic.bit_depth == 16 and not pic.grayscale
+    assert abs(pic.rgb[0, 0, 0] - 50000 / 65535) < 1e-4 and pic.rgb[0, 0, 2] == 0
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "CMYK", "L", "1", "I;16"])
+def test_modes_decode(mode):
+    img = Image.fromarray(rgb_uint8(10, 12)).convert(mode) if mode != "I;16" else Image.fromarray(np.full((10, 12), 40000, np.uint16))
+    pic = decode(_png_bytes(img) if mode != "CMYK" else _jpeg(img))
+    assert pic.rgb.shape == (10, 12, 3) and pic.rgb.dtype == np.float32
+    assert (pic.alpha is not None) == (mode in ("RGBA", "LA"))
+    assert pic.grayscale == (mode in ("LA", "L", "1", "I;16"))
+
+
+def _jpeg(img):
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def test_decompression_bomb_refused_before_decoding():
+    # A valid PNG header claiming 20000x20000 pixels with almost no data behind it.
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0))
+    png += chunk(b"IDAT", zlib.compress(b"\x00" * 100)) + chunk(b"IEND", b"")
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match="too large"):
+        decode(png)
+    # between our limit and Pillow's own guard, our check answers (still before decoding)
+    small_bomb = png.replace(struct.pack(">II", 20000, 20000), struct.pack(">II", 12000, 12000))
+    small_bomb = small_bomb[:8] + chunk(b"IHDR", struct.pack(">IIBBBBB", 12000, 12000, 8, 2, 0, 0, 0)) + small_bomb[33:]
+    with pytest.raises(ImageError, match="12000x12000"):
+        decode(small_bomb)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("data", [b"", b"hello, not an image", b"\x89PNG\r\n\x1a\n garbage", b"GIF89a"])
+def test_non_images_give_one_line_errors(data):
+    with pytest.raises(ImageError) as err:
+        decode(data)
+    assert "\n" not in str(err.value)
+
+
+def test_metadata_is_not_copied():
+    img = Image.fromarray(rgb_uint8(16, 16))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (1.0, 2.0, 3.0)}  # GPS IFD
+    exif[0x010F] = "SecretCam"
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", exif=exif.tobytes())
+    pic = decode(buf.getvalue())
+    for fmt in ("png", "jpg", "webp"):
+        out = encode(pic, fmt)
+        assert b"SecretCam" not in out and b"Exif" not in out
+        assert not Image.open(io.BytesIO(out)).getexif()
+
+
+def test_arrays_from_gradio_api():
+    assert picture_from_array(np.zeros((4, 5), np.uint8)).grayscale
+    assert picture_from_array(np.zeros((4, 5, 1), np.uint8)).grayscale
+    rgba = picture_from_array(np.zeros((4, 5, 4), np.uint8))
+    assert rgba.alpha is not None and rgba.rgb.shape == (4, 5, 3)
+    assert picture_from_array(np.zeros((4, 5, 3), np.uint16)).bit_depth == 16
+    assert picture_from_array(np.full((4, 5, 3), 2.0, np.float64)).rgb.max() == 1.0
+    with pytest.raises(ImageError):
+        picture_from_array(np.zeros((4, 5, 7), np.uint8))
+    with pytest.raises(ImageError):
+        load_picture(12345)
+
+
+def test_rgba_roundtrip_keeps_alpha():
+    arr = rgb_uint8(8, 8)
+    alpha = np.linspace(0, 255, 64, dtype=np.uint8).reshape(8, 8)
+    pic = picture_from_array(np.dstack([arr, alpha]))
+    back = np.asarray(Image.open(io.BytesIO(encode(pic, "png"))))
+    assert back.shape == (8, 8, 4) and np.array_equal(back[..., 3], alpha) and np.array_equal(back[..., :3], arr)
+
+
+def test_unsupported_output_format():
+    with pytest.raises(ImageError, match="gif"):
+        encode(Picture(np.zeros((2, 2, 3), np.float32)), "gif")

@@ -1,0 +1,182 @@
+"""The restoration pipeline on real photos: paste-back fidelity, sizes, image kinds, options, threads."""
+
+import threading
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import IdentityRestorer, photos, rgb_uint8
+from gfpgan_core import OptionsError, Restorer, RestoreOptions
+from gfpgan_core.images import read_image
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def test_identity_model_reproduces_the_input(identity_restorer):
+    """Upscale 1: pixels no mask reaches are untouched, face regions come back at >= 35 dB."""
+    checked = 0
+    for path in photos("photos", 14):
+        original = read_image(path).to_array()
+        result = identity_restorer.restore(path, upscale=1)
+        out = result.image
+        assert out.shape == original.shape and out.dtype == original.dtype
+        touched = np.zeros(out.shape[:2], bool)
+        for face in result.faces:
+            x0, y0, x1, y1 = face.box.astype(int)
+            if max(x1 - x0, y1 - y0) >= 512:
+                continue  # the criterion is for faces smaller than the crop
+            x0, y0 = max(x0, 0), max(y0, 0)
+            assert _psnr(out[y0:y1, x0:x1], original[y0:y1, x0:x1]) >= 35, path.name
+            checked += 1
+        # everything outside the faces' crop footprints is bit-identical
+        if result.faces:
+            from gfpgan_core.faces.alignment import similarity_transform, template_for
+            import cv2
+
+            for face in result.faces:
+                m = similarity_transform(face.landmarks, template_for(512))
+                inv = cv2.invertAffineTransform(m)
+                corners = np.array([[0, 0, 1], [512, 0, 1], [0, 512, 1], [512, 512, 1]]) @ inv.T
+                x0, y0 = np.floor(corners.min(0)).astype(int) - 2
+                x1, y1 = np.ceil(corners.max(0)).astype(int) + 3
+                touched[max(y0, 0) : y1, max(x0, 0) : x1] = True
+        assert np.array_equal(out[~touched], original[~touched]), path.name
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("scale", [1, 2, 3.5])
+def test_any_upscale_factor(tiny_restorer, scale):
+    path = photos("photos", 1)[0]
+    w, h = Image.open(path).size
+    result = tiny_restorer.restore(path, upscale=scale)
+    assert result.image.shape[:2] == (round(h * scale), round(w * scale))
+    assert len(result.faces) >= 1
+
+
+def test_grayscale_stays_grayscale_and_rgba_keeps_alpha(tiny_restorer):
+    path = photos("hq_photos", 1)[0]
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    gray = tiny_restorer.restore(Image.fromarray(rgb).convert("L"), upscale=2)
+    assert gray.image.ndim == 2 and gray.faces
+    assert gray.faces[0].restored_crop.std(axis=2).max() == 0  # restored faces are gray too
+
+    alpha = np.zeros(rgb.shape[:2], np.uint8)
+    half = rgb.shape[1] // 2
+    alpha[:, :half] = 255
+    rgba = tiny_restorer.restore(np.dstack([rgb, alpha]), upscale=2).image
+    assert rgba.shape == (rgb.shape[0] * 2, rgb.shape[1] * 2, 4)
+    edge = 2 * half  # Lanczos reaches 4 source pixels (8 output pixels) across the edge
+    assert rgba[:, : edge - 9, 3].min() == 255 and rgba[:, edge + 9 :, 3].max() == 0
+
+
+def test_16bit_input_gives_16bit_output(tiny_restorer):
+    path = photos("hq_photos", 1)[0]
+    rgb16 = np.asarray(Image.open(path).convert("RGB")).astype(np.uint16) * 257
+    out = tiny_restorer.restore(rgb16, upscale=1).image
+    assert out.dtype == np.uint16 and out.max() > 255
+
+
+def test_weight_really_acts(tiny_restorer):
+    path = photos("hq_photos", 1)[0]
+    crops = {w: tiny_restorer.restore(path, weight=w, upscale=1).faces[0] for w in (0.0, 0.5, 1.0)}
+    assert np.abs(crops[0.0].restored_crop.astype(int) - crops[0.0].input_crop).max() <= 1  # input face back
+    assert not np.array_equal(crops[0.5].restored_crop, crops[1.0].restored_crop)
+    mid = (crops[0.0].restored_crop.astype(float) + crops[1.0].restored_crop) / 2
+    assert np.abs(crops[0.5].restored_crop - mid).max() <= 1.5
+
+
+def test_deterministic_by_default_and_seed_changes_noise(tiny_checkpoint):
+    import torch
+
+    restorer = Restorer.from_pretrained(tiny_checkpoint, device="cpu", download=False)
+    for name, p in restorer.model.stylegan_decoder.named_parameters():
+        if name.endswith("weight") and p.shape == (1,):
+            p.data.fill_(0.3)  # make noise matter
+    path = photos("hq_photos", 1)[0]
+    a = restorer.restore(path, upscale=1).image
+    b = restorer.restore(path, upscale=1).image
+    c = restorer.restore(path, upscale=1, seed=1).image
+    d = restorer.restore(path, upscale=1, seed=1).image
+    assert np.array_equal(a, b) and np.array_equal(c, d) and not np.array_equal(a, c)
+
+
+def test_batch_size_does_not_change_results(tiny_restorer):
+    path = max(photos("photos", 8), key=lambda p: len(tiny_restorer.detector.detect(np.asarray(Image.open(p).convert("RGB")), 0.6)))
+    one = tiny_restorer.restore(path, batch_size=1, seed=3)
+    many = tiny_restorer.restore(path, batch_size=5, seed=3)
+    assert len(one.faces) >= 2
+    for f1, f2 in zip(one.faces, many.faces):
+        assert np.abs(f1.restored_crop.astype(int) - f2.restored_crop).max() <= 1
+
+
+def test_concurrent_requests_do_not_mix(tiny_restorer):
+    paths = photos("hq_photos", 4)
+    expected = {p: tiny_restorer.restore(p, upscale=1).image for p in paths}
+    results, errors = {}, []
+
+    def work(p):
+        try:
+            results[p] = tiny_restorer.restore(p, upscale=1).image
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(p,)) for p in paths * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for p in paths:
+        assert np.array_equal(results[p], expected[p])
+
+
+def test_no_face_returns_the_upsampled_image_and_says_so(tiny_restorer):
+    img = np.full((60, 80, 3), 128, np.uint8)
+    result = tiny_restorer.restore(img, upscale=2)
+    assert result.image.shape == (120, 160, 3) and result.faces == []
+    assert any("No face" in n for n in result.notes)
+
+
+def test_aligned_input_goes_straight_to_the_model(tiny_restorer):
+    face = photos("lq_faces_512", 1)[0]
+    result = tiny_restorer.restore(face, aligned=True, upscale=1)
+    assert result.image.shape == (512, 512, 3) and len(result.faces) == 1
+    assert result.faces[0].restored_crop.shape == (64, 64, 3)  # the tiny model's size
+
+
+def test_only_center_face_and_min_size(tiny_restorer):
+    path = max(photos("photos", 8), key=lambda p: len(tiny_restorer.restore(p, upscale=1).faces))
+    assert len(tiny_restorer.restore(path, upscale=1, only_center_face=True).faces) == 1
+    all_faces = tiny_restorer.restore(path, upscale=1).faces
+    big = tiny_restorer.restore(path, upscale=1, min_face_size=1e6).faces
+    assert len(all_faces) >= 2 and big == []
+    xs = [f.box[0] + f.box[2] for f in all_faces]
+    assert xs == sorted(xs)  # numbered left to right
+
+
+@pytest.mark.parametrize(
+    "bad", [dict(upscale=0.5), dict(upscale=float("nan")), dict(weight=1.5), dict(batch_size=0), dict(detection_threshold=2)]
+)
+def test_bad_options_are_clear_errors(tiny_restorer, bad):
+    with pytest.raises(OptionsError):
+        tiny_restorer.restore(rgb_uint8(32, 32), **bad)
+
+
+def test_unknown_option_is_an_error_not_ignored(tiny_restorer):
+    with pytest.raises(OptionsError, match="wieght"):
+        tiny_restorer.restore(rgb_uint8(32, 32), wieght=0.5)
+
+
+def test_large_inputs_are_limited_with_a_note(tiny_restorer):
+    img = rgb_uint8(400, 300)
+    result = tiny_restorer.restore(img, RestoreOptions(max_input_pixels=30_000, upscale=4, max_output_pixels=200_000))
+    assert result.image.shape[0] * result.image.shape[1] <= 200_000 * 1.01
+    assert len(result.notes) >= 2
+
+
+def test_identity_restorer_crop_size():
+    assert Restorer(IdentityRestorer(), device="cpu").crop_size == 512

@@ -1,0 +1,138 @@
+"""Model zoo: one registry, verified downloads that never leave partial files, fast offline failure."""
+
+import hashlib
+import http.server
+import re
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from gfpgan_core import CheckpointError, WeightsMissingError, zoo
+
+
+def test_registry_entries_are_complete():
+    for entry in zoo.ZOO.values():
+        assert entry.url or entry.bundled, entry.name
+        if entry.sha256 is not None and entry.kind != "training":
+            assert re.fullmatch(r"[0-9a-f]{64}", entry.sha256), entry.name
+    for name in ("v1.2", "v1.3", "v1.4"):
+        entry = zoo.get_entry(name)
+        assert entry.kind == "restorer" and entry.config is not None and entry.sha256
+    assert zoo.get_entry("1.4") is zoo.get_entry("GFPGANv1.4.pth") is zoo.ZOO["v1.4"]
+    with pytest.raises(KeyError):
+        zoo.get_entry("v9")
+
+
+def test_offline_missing_weights_fail_fast_with_one_line(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(WeightsMissingError) as err:
+        zoo.ensure_weights("v1.4", tmp_path)
+    message = str(err.value)
+    assert time.perf_counter() - start < 2
+    assert "\n" not in message
+    assert "GFPGANv1.4.pth" in message and str(tmp_path) in message
+    assert "python -m gfpgan_core download v1.4" in message
+
+
+def _fake_entry(tmp_path, payload: bytes, **changes):
+    entry = zoo.ZooEntry(
+        name="fake", filename="fake.pth", kind="restorer", description="test",
+        url="http://127.0.0.1:9/fake.pth", sha256=hashlib.sha256(payload).hexdigest(),
+        hub=zoo.HubFile("someone/mirror", "sub/fake.pth"),
+    )
+    return replace(entry, **changes)
+
+
+def test_hub_download_is_verified_and_moved_into_place(tmp_path, monkeypatch):
+    payload = b"weights" * 100
+    calls = []
+
+    def fake_hub(hub, dest):
+        calls.append(hub)
+        target = dest / hub.filename
+        target.parent.mkdir(parents=True)
+        target.write_bytes(payload)
+        return target
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(zoo, "_download_from_hub", fake_hub)
+    path = zoo.ensure_weights(_fake_entry(tmp_path, payload), tmp_path)
+    assert path == tmp_path / "fake.pth" and path.read_bytes() == payload
+    assert calls[0].repo_id == "someone/mirror"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".fake.pth.sha256", "fake.pth"]  # no staging left
+    assert zoo.ensure_weights(_fake_entry(tmp_path, payload), tmp_path) == path  # cached, no download
+    assert len(calls) == 1
+
+
+def test_corrupt_download_leaves_nothing_and_falls_back_to_github(tmp_path, monkeypatch):
+    payload = b"the real file"
+    served = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        def corrupt_hub(hub, dest):
+            (dest / "x.pth").write_bytes(b"tampered")
+            return dest / "x.pth"
+
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        monkeypatch.setattr(zoo, "_download_from_hub", corrupt_hub)
+        entry = _fake_entry(tmp_path, payload, url=f"http://127.0.0.1:{server.server_port}/fake.pth")
+        path = zoo.ensure_weights(entry, tmp_path)
+        assert path.read_bytes() == payload and served == ["/fake.pth"]
+
+        path.unlink()
+        bad = _fake_entry(tmp_path, b"something else", url=entry.url)
+        with pytest.raises(WeightsMissingError, match="sha256"):
+            zoo.ensure_weights(bad, tmp_path)
+        assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".fake.pth.sha256")] == []
+    finally:
+        server.shutdown()
+
+
+def test_changed_file_on_disk_is_detected(tmp_path):
+    payload = b"abc"
+    entry = _fake_entry(tmp_path, payload)
+    (tmp_path / "fake.pth").write_bytes(b"abd")
+    with pytest.raises(CheckpointError, match="sha256"):
+        zoo.ensure_weights(entry, tmp_path)
+
+
+def test_local_path_always_works(tmp_path, tiny_checkpoint):
+    assert zoo.resolve_weights(str(tiny_checkpoint), tmp_path) == (tiny_checkpoint, None)
+    with pytest.raises(WeightsMissingError, match="No weights file"):
+        zoo.resolve_weights(str(tmp_path / "nope.pth"), tmp_path)
+
+
+def test_cli_download_offline_is_one_line(tmp_path):
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "gfpgan_core", "download", "v1.3", "--weights-dir", str(tmp_path)],
+        cwd=REPO, capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "python -m gfpgan_core download v1.3" in proc.stderr
+    assert time.perf_counter() - start < 15  # interpreter + torch import; the check itself is instant
+
+
+def test_importing_the_package_touches_no_network_or_disk(tmp_path):
+    code = "import sys, gfpgan_core; assert 'huggingface_hub' not in sys.modules; assert 'facexlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
