@@ -15,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,14 +242,26 @@ def _download_from_url(url: str, dest_dir: Path, timeout: float = 30) -> Path:
 Fetcher = Callable[[Path], Path]
 
 
-def _sources(entry: ZooEntry) -> list[tuple[str, Fetcher]]:
-    sources: list[tuple[str, Fetcher]] = []
+def _host_reachable(host: str, timeout: float = 2.0) -> bool:
+    """DNS + TCP connect to port 443. Without network this answers at once, where the Hub client
+    would retry with backoff for half a minute."""
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _sources(entry: ZooEntry) -> list[tuple[str, str, Fetcher]]:
+    """(label, host, fetch) for each place the file can come from, in order of preference."""
+    sources: list[tuple[str, str, Fetcher]] = []
     if entry.hub is not None:
         hub = entry.hub
-        sources.append((f"hf.co/{hub.repo_id}", lambda d: _download_from_hub(hub, d)))
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        sources.append((f"hf.co/{hub.repo_id}", urllib.parse.urlparse(endpoint).hostname or "huggingface.co", lambda d: _download_from_hub(hub, d)))
     if entry.url is not None:
         url = entry.url
-        sources.append((url, lambda d: _download_from_url(url, d)))
+        sources.append((url, urllib.parse.urlparse(url).hostname or "", lambda d: _download_from_url(url, d)))
     return sources
 
 
@@ -279,7 +293,10 @@ def ensure_weights(
 
     folder.mkdir(parents=True, exist_ok=True)
     failures: list[str] = []
-    for label, fetch in _sources(entry):
+    for label, host, fetch in _sources(entry):
+        if not _host_reachable(host):
+            failures.append(f"{host} unreachable")
+            continue
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.filename}.", dir=folder))
         try:
             if log:

@@ -61,6 +61,7 @@ def test_hub_download_is_verified_and_moved_into_place(tmp_path, monkeypatch):
         return target
 
     monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(zoo, "_host_reachable", lambda host, timeout=2.0: True)
     monkeypatch.setattr(zoo, "_download_from_hub", fake_hub)
     path = zoo.ensure_weights(_fake_entry(tmp_path, payload), tmp_path)
     assert path == tmp_path / "fake.pth" and path.read_bytes() == payload
@@ -93,6 +94,7 @@ def test_corrupt_download_leaves_nothing_and_falls_back_to_github(tmp_path, monk
             return dest / "x.pth"
 
         monkeypatch.delenv("HF_HUB_OFFLINE")
+        monkeypatch.setattr(zoo, "_host_reachable", lambda host, timeout=2.0: host in ("huggingface.co", "127.0.0.1"))
         monkeypatch.setattr(zoo, "_download_from_hub", corrupt_hub)
         entry = _fake_entry(tmp_path, payload, url=f"http://127.0.0.1:{server.server_port}/fake.pth")
         path = zoo.ensure_weights(entry, tmp_path)
@@ -105,6 +107,20 @@ def test_corrupt_download_leaves_nothing_and_falls_back_to_github(tmp_path, monk
         assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".fake.pth.sha256")] == []
     finally:
         server.shutdown()
+
+
+def test_no_network_without_offline_flag_fails_fast(tmp_path, monkeypatch):
+    """No HF_HUB_OFFLINE, no route to the Hub or GitHub: still one line within a couple of seconds."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
+    monkeypatch.setattr(zoo, "_download_from_url", lambda url, d: (_ for _ in ()).throw(AssertionError("must not be called")))
+    entry = replace(zoo.get_entry("v1.3"), url="https://releases.invalid/GFPGANv1.3.pth")
+    start = time.perf_counter()
+    with pytest.raises(WeightsMissingError) as err:
+        zoo.ensure_weights(entry, tmp_path)
+    assert time.perf_counter() - start < 5
+    assert "hub.invalid unreachable" in str(err.value) and "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_changed_file_on_disk_is_detected(tmp_path):

@@ -1,0 +1,163 @@
+"""The Gradio app as visitors and API users meet it: started on 127.0.0.1 with an official-format checkpoint."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ARTIFACTS, REPO, photos, write_gfpgan_checkpoint
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("app")
+    ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
+           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "GFPGAN_MAX_PIXELS": "4000000"}
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    lines = []
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if f"127.0.0.1:{port}" in line:
+            break
+        if proc.poll() is not None:
+            pytest.fail("app exited:\n" + "".join(lines))
+    else:
+        proc.kill()
+        pytest.fail("app did not start:\n" + "".join(lines))
+    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # keep the pipe drained
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def _restore(client, path, **kw):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(path)), api_name="/restore", **kw)
+
+
+def test_restore_endpoint_on_a_real_photo(client):
+    photo = max(photos("photos", 6), key=lambda p: p.stat().st_size)
+    restored, gallery, summary, (before, after) = _restore(client, photo)
+    w, h = Image.open(photo).size
+    assert Image.open(restored).size == (2 * w, 2 * h)
+    assert Image.open(restored).format == "PNG"
+    n = int(summary.split("**")[1].split()[0])
+    assert n >= 1 and len(gallery) == n
+    assert all(item["caption"].startswith(f"Face {i}") for i, item in enumerate(gallery, 1))
+    assert "CPU" in summary and "custom" in summary
+    assert Image.open(before).size == Image.open(after).size
+
+
+def test_odd_inputs(client, tmp_path):
+    src = photos("hq_photos", 1)[0]
+    rgb = Image.open(src).convert("RGB")
+    gray = tmp_path / "gray.png"
+    rgb.convert("L").save(gray)
+    out, _, _, _ = _restore(client, gray, rescale=1)
+    assert Image.open(out).mode in ("L", "I;16", "I")
+
+    rgba = tmp_path / "rgba.png"
+    arr = np.dstack([np.asarray(rgb), np.full(rgb.size[::-1], 128, np.uint8)])
+    Image.fromarray(arr).save(rgba)
+    out, _, _, _ = _restore(client, rgba, rescale=1)
+    assert Image.open(out).mode == "RGBA" and np.asarray(Image.open(out))[..., 3].mean() == pytest.approx(128, abs=1)
+
+    noface = tmp_path / "noface.png"
+    Image.fromarray(np.full((80, 120, 3), 90, np.uint8)).save(noface)
+    out, gallery, summary, _ = _restore(client, noface)
+    assert Image.open(out).size == (240, 160) and gallery == [] and "No face found" in summary
+
+    big = tmp_path / "big.jpg"
+    Image.fromarray(np.asarray(rgb.resize((3000, 2000)))).save(big, quality=80)
+    out, _, summary, _ = _restore(client, big, rescale=1)
+    assert "downscaled" in summary and Image.open(out).size[0] * Image.open(out).size[1] <= 4_000_000 * 1.01
+
+
+def test_errors_are_readable_and_the_server_keeps_serving(client, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("hello")
+    with pytest.raises(AppError, match="not an image"):
+        _restore(client, bad)
+    with pytest.raises(AppError, match="maximum value 4"):
+        _restore(client, photos("hq_photos", 1)[0], rescale=20)
+    out, _, _, _ = _restore(client, photos("hq_photos", 1)[0], rescale=1)
+    assert Path(out).is_file()
+
+
+def test_several_clients_at_once(app_url):
+    from gradio_client import Client
+
+    results, errors = [], []
+
+    def one(path):
+        try:
+            results.append(_restore(Client(app_url, verbose=False), path, rescale=1))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(p,)) for p in photos("hq_photos", 4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors and len(results) == 4
+
+
+def test_page_in_a_real_browser(app_url):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    photo = photos("photos", 1)[0]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app_url)
+        page.locator("#input-image input[type=file]").set_input_files(str(photo))
+        page.locator("#input-image img").first.wait_for(timeout=30_000)
+        page.locator("#restore-button").click()
+        page.locator("#faces img").first.wait_for(timeout=120_000)
+        summary = page.locator("#summary").inner_text()
+        assert "found" in summary
+        assert page.locator("#slider img").count() >= 1
+        assert page.locator("#model-status").inner_text().startswith("Model in use")
+        page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
+        browser.close()
+    assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
