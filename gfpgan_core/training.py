@@ -332,9 +332,9 @@ class Trainer:
             real = gt.detach().requires_grad_(True)
             r1 = L.r1_penalty(self.net_d(real), real)
             (lw.r1 / 2 * r1 * lw.r1_every).backward()
-            log["l_d_r1"] = float(r1)
+            log["l_d_r1"] = float(r1.detach())
         self.opt_d.step()
-        log["l_d"] = float(l_d)
+        log["l_d"] = float(l_d.detach())
         if self.opt_c is not None:
             self.net_components.requires_grad_(True)
             l_c = sum(
@@ -344,7 +344,7 @@ class Trainer:
             self.opt_c.zero_grad(set_to_none=True)
             l_c.backward()  # type: ignore[union-attr]
             self.opt_c.step()
-            log["l_d_components"] = float(l_c)
+            log["l_d_components"] = float(l_c.detach())  # type: ignore[union-attr]
         self.sched_g.step()
         self.sched_d.step()
         self.iteration = it
