@@ -84,6 +84,25 @@ def degrade(
     return np.clip(lq, 0, 1).astype(np.float32), params
 
 
+REFERENCE_SIZE = 512  # the official ranges are defined on 512-pixel FFHQ faces
+
+
+def degrade_pair(
+    gt: np.ndarray, rng: np.random.Generator, size: int, config: DegradationConfig = DegradationConfig()
+) -> tuple[np.ndarray, np.ndarray]:
+    """(low-quality, ground truth) at ``size`` from a face at the reference size.
+
+    Degrading at 512 and then resizing keeps a smaller model's training inputs like the ones it
+    meets in use (a 512 crop resized to its input): the same ranges applied at 128 pixels would be
+    four times harsher (sigma 10 at 128 is sigma 40 at 512).
+    """
+    lq, _ = degrade(gt, rng, config)
+    if gt.shape[0] == size:
+        return lq, gt
+    interp = cv2.INTER_AREA if gt.shape[0] > size else cv2.INTER_CUBIC
+    return cv2.resize(lq, (size, size), interpolation=interp), cv2.resize(gt, (size, size), interpolation=interp)
+
+
 def degrade_folder(src: Path, dst: Path, seed: int = 0, config: DegradationConfig = DegradationConfig()) -> list[Path]:
     """Degrade every image of ``src`` into ``dst`` (PNG, same names); never writes into ``src``."""
     from .images import Picture, read_image, write_image

@@ -32,7 +32,7 @@ from . import losses as L
 from .archs import GFPGANConfig, GFPGANv1Clean
 from .archs.arcface import ResNetArcFace
 from .archs.discriminators import FacialComponentDiscriminator, StyleGAN2Discriminator
-from .degradation import DegradationConfig, degrade
+from .degradation import REFERENCE_SIZE, DegradationConfig, degrade_pair
 from .errors import GFPGANError
 
 
@@ -119,7 +119,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Tr
 @dataclass
 class FaceSample:
     name: str
-    image: np.ndarray  # float32 RGB, model size
+    image: np.ndarray  # float32 RGB at the degradation reference size (512)
     landmarks: np.ndarray  # (5, 2) at model size
 
 
@@ -153,12 +153,12 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
         for path in list_images(Path(folder)):
             key = f"{Path(folder).name}/{path.name}"
             img = read_image(path).rgb
-            img512 = resize_to(img, 512) if img.shape[0] != 512 else img
+            img512 = resize_to(img, REFERENCE_SIZE)
             if key not in known:
                 faces = detector.detect(np.round(img512 * 255).astype(np.uint8), 0.5)
                 centre = np.array([256.0, 256.0])
                 known[key] = (min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist() if faces else template_for(512).tolist())
-            samples.append(FaceSample(key, resize_to(img512, size), np.array(known[key], np.float32) * size / 512))
+            samples.append(FaceSample(key, img512, np.array(known[key], np.float32) * size / 512))
     aligned_dir = cache / "aligned_from_photos"
     for folder in config.data.align_from:
         for path in list_images(Path(folder)):
@@ -170,12 +170,12 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
             faces = [f for f in detector.detect(np.round(img * 255).astype(np.uint8), 0.8) if f.size >= config.data.min_face_size]
             for i, face in enumerate(faces):
                 key = f"{Path(folder).name}/{path.stem}_{i:02d}"
-                crop, _ = align_face(img, face.landmarks, 512)
+                crop, _ = align_face(img, face.landmarks, REFERENCE_SIZE)
                 out = aligned_dir / f"{path.stem}_{i:02d}.png"
                 if not out.is_file():
                     write_image(out, Picture(crop))
                 known[key] = template_for(512).tolist()  # aligned to the template by construction
-                samples.append(FaceSample(key, resize_to(crop, size), template_for(size).astype(np.float32)))
+                samples.append(FaceSample(key, crop, template_for(size).astype(np.float32)))
     lm_file.write_text(json.dumps(known))
     return samples
 
@@ -188,21 +188,20 @@ def split(samples: list[FaceSample], val_fraction: float) -> tuple[list[FaceSamp
 
 
 def make_batch(
-    samples: list[FaceSample], rng: np.random.Generator, batch_size: int, degradation: DegradationConfig
+    samples: list[FaceSample], rng: np.random.Generator, batch_size: int, degradation: DegradationConfig, size: int
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """(lq, gt) in [-1, 1] and component boxes, with random horizontal flips."""
+    """(lq, gt) in [-1, 1] at ``size`` and component boxes, with random horizontal flips."""
     lqs, gts, boxes = [], [], {k: [] for k in L.COMPONENTS}
     for idx in rng.integers(0, len(samples), batch_size):
         s = samples[int(idx)]
         img, lm = s.image, s.landmarks.copy()
         if rng.uniform() < 0.5:
             img = img[:, ::-1]
-            lm[:, 0] = img.shape[1] - 1 - lm[:, 0]
+            lm[:, 0] = size - 1 - lm[:, 0]
             lm = lm[[1, 0, 2, 4, 3]]  # the image-left eye and mouth corner are the old right ones
-        img = np.ascontiguousarray(img)
-        lq, _ = degrade(img, rng, degradation)
+        lq, gt = degrade_pair(np.ascontiguousarray(img), rng, size, degradation)
         lqs.append(lq)
-        gts.append(img)
+        gts.append(gt)
         for k, b in component_boxes(lm).items():
             boxes[k].append(b)
 
@@ -286,7 +285,7 @@ class Trainer:
         cfg, lw = self.config, self.config.losses
         it = self.iteration + 1
         rng = self._seed(it)
-        lq, gt, boxes = make_batch(self.train_samples, rng, cfg.batch_size, cfg.degradation)
+        lq, gt, boxes = make_batch(self.train_samples, rng, cfg.batch_size, cfg.degradation, cfg.model.out_size)
         lq, gt = lq.to(self.device), gt.to(self.device)
         boxes = {k: v.to(self.device) for k, v in boxes.items()}
         comp_size = max(8, round(cfg.component_size * cfg.model.out_size / 512))
@@ -367,11 +366,11 @@ class Trainer:
             return {}
         scores, base = [], []
         for i, s in enumerate(self.val_samples):
-            lq, _ = degrade(s.image, np.random.default_rng([self.config.seed, 10**9, i]), self.config.degradation)
+            lq, gt = degrade_pair(s.image, np.random.default_rng([self.config.seed, 10**9, i]), self.config.model.out_size, self.config.degradation)
             x = torch.from_numpy(lq).permute(2, 0, 1)[None].to(self.device) * 2 - 1
             y = self.net_g_ema(x, return_rgb=False, randomize_noise=False)[0][0]
             y8 = ((y.clamp(-1, 1) + 1) * 127.5).round().permute(1, 2, 0).cpu().numpy()
-            gt8 = np.round(s.image * 255)
+            gt8 = np.round(gt * 255)
             scores.append(psnr(y8, gt8))
             base.append(psnr(np.round(lq * 255), gt8))
         return {"val_psnr": float(np.mean(scores)), "val_psnr_input": float(np.mean(base))}

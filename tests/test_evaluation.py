@@ -8,7 +8,7 @@ from PIL import Image
 
 from conftest import DATA, need, photos
 from gfpgan_core import metrics
-from gfpgan_core.degradation import DegradationConfig, degrade, degrade_folder, image_seed
+from gfpgan_core.degradation import DegradationConfig, degrade, degrade_folder, degrade_pair, image_seed
 from gfpgan_core.evaluation import BASELINE, evaluate
 
 # NIQE of these real low-quality faces computed with BasicSR 1.4.2's calculate_niqe (the MATLAB
@@ -41,6 +41,19 @@ def test_degradation_is_seeded_and_in_range():
     assert cfg.blur_kernel_size == 41 and cfg.downsample_range == (0.8, 8.0) and cfg.jpeg_range == (60, 100)
     assert 0.1 <= pa["sigma_x"] <= 10 and 0.8 <= pa["downsample"] <= 8 and 0 <= pa["noise"] <= 20 and 60 <= pa["jpeg_quality"] <= 100
     assert a.shape == gt.shape and metrics.psnr(a * 255, gt * 255) < metrics.psnr(gt * 255, gt * 255)
+
+
+def test_small_models_get_the_reference_scale_degradation():
+    """Degrading at 512 and resizing to 128 is milder than applying the 512 ranges at 128 directly."""
+    gt512 = np.asarray(Image.open(photos("hq_faces_512", 1)[0]).convert("RGB")).astype(np.float32) / 255
+    gt128 = metrics.resize_to(gt512, 128)
+    at_reference, at_128 = [], []
+    for seed in range(8):
+        lq, gt = degrade_pair(gt512, np.random.default_rng(seed), 128)
+        assert lq.shape == gt.shape == (128, 128, 3) and np.allclose(gt, gt128)
+        at_reference.append(metrics.psnr(lq * 255, gt * 255))
+        at_128.append(metrics.psnr(degrade(gt128, np.random.default_rng(seed))[0] * 255, gt128 * 255))
+    assert np.mean(at_reference) > np.mean(at_128) + 2
 
 
 def test_degrade_folder_never_writes_into_its_input(tmp_path):
