@@ -51,6 +51,29 @@ def read_state_dict(path: str | os.PathLike) -> StateDict:
     return unwrap_state_dict(obj, path.name)
 
 
+def export_safetensors(src: str | os.PathLike, dst: str | os.PathLike, half: bool = False) -> tuple[Path, ArchConfig]:
+    """Write a checkpoint's inference weights (``params_ema`` first) as ``.safetensors``.
+
+    The architecture is checked by building it, and its config is stored in the file's metadata
+    for people reading the file; loading still infers it from the keys, as for any checkpoint.
+    """
+    from safetensors.torch import save_file
+
+    state = read_state_dict(src)
+    config = detect_architecture(state)
+    build_model(state, config)  # refuses anything that would not load
+    dst = Path(dst)
+    if dst.resolve() == Path(src).resolve():
+        raise CheckpointError("The output file must differ from the input checkpoint.")
+    tensors = {k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in state.items()}
+    meta = {"architecture": type(config).__name__, "config": repr(config), "source": Path(src).name}
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.partial")
+    save_file(tensors, str(tmp), metadata=meta)
+    tmp.replace(dst)
+    return dst, config
+
+
 def _count(state: StateDict, pattern: str) -> int:
     regex = re.compile(pattern)
     return len({m.group(1) for k in state if (m := regex.match(k))})

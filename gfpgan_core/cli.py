@@ -17,11 +17,13 @@ import numpy as np
 from .errors import GFPGANError
 from .images import IMAGE_EXTENSIONS, Picture, write_image
 
-COMMANDS = ("restore", "download", "evaluate", "train", "degrade")
+COMMANDS = ("restore", "download", "evaluate", "train", "degrade", "export")
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-m", "--model", default="v1.4", help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default v1.4)")
+    p.add_argument(
+        "-m", "--model", help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default: v1.4, or the best model available offline)"
+    )
     p.add_argument("--model-path", help="local weights file (.pth or .safetensors); overrides --model")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:1 ...")
     p.add_argument("--weights-dir", help="weights cache folder (default $GFPGAN_WEIGHTS_DIR or ./weights)")
@@ -63,7 +65,25 @@ def build_parser() -> argparse.ArgumentParser:
     from . import degradation
 
     degradation.add_arguments(sub.add_parser("degrade", help="degrade a folder of aligned faces into a test set"))
+
+    x = sub.add_parser("export", help="write a checkpoint's EMA generator weights as .safetensors")
+    x.add_argument("checkpoint", help="a .pth/.safetensors checkpoint (params_ema is taken first)")
+    x.add_argument("output", help="the .safetensors file to write")
+    x.add_argument("--half", action="store_true", help="store float16 (half the size)")
     return parser
+
+
+def default_model(args: argparse.Namespace, echo: Callable[[str], None]) -> str:
+    """The model a command uses when none is named: the same choice, and reason, as the app's."""
+    if args.model_path or args.model:
+        return args.model_path or args.model
+    from .service import ModelService
+
+    key, why = ModelService(weights_dir=args.weights_dir, download=not args.no_download, log=echo).default_model()
+    if key is None:
+        raise GFPGANError(why[0].upper() + why[1:] + ".")
+    echo(f"Model: {key} ({why}).")
+    return key
 
 
 def list_images(path: Path) -> list[Path]:
@@ -99,7 +119,7 @@ def run_restore(args: argparse.Namespace, echo: Callable[[str], None]) -> int:
         seed=args.seed,
     ).validated()
     restorer = Restorer.from_pretrained(
-        args.model_path or args.model,
+        default_model(args, echo),
         device=args.device,
         detector=args.detector,
         background=args.bg_upsampler,
@@ -181,6 +201,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_restore(args, echo)
         if args.command == "download":
             return run_download(args, echo)
+        if args.command == "export":
+            from .checkpoint import export_safetensors
+
+            path, config = export_safetensors(args.checkpoint, args.output, args.half)
+            echo(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {config})")
+            return 0
         return int(args.handler(args, echo) or 0)
     except (GFPGANError, KeyError, ValueError) as exc:
         echo(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}")

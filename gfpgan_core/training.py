@@ -317,7 +317,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         total.backward()  # type: ignore[union-attr]
         self.opt_g.step()
-        self._update_ema()
+        self._update_ema(it)
         log.update({k: float(v.detach()) for k, v in terms.items()})
         log["l_g_total"] = float(total.detach())  # type: ignore[union-attr]
 
@@ -350,8 +350,10 @@ class Trainer:
         return log
 
     @torch.no_grad()
-    def _update_ema(self) -> None:
-        decay = self.config.ema_decay
+    def _update_ema(self, it: int) -> None:
+        # Warm-up as in diffusers' EMAModel: with a flat 0.999 a short run's average would still be
+        # a third random initialisation after 1000 steps; the paper's 800k iterations never noticed.
+        decay = min(self.config.ema_decay, (1 + it) / (10 + it))
         for p_ema, p in zip(self.net_g_ema.parameters(), self.net_g.parameters()):
             p_ema.lerp_(p, 1 - decay)
         for b_ema, b in zip(self.net_g_ema.buffers(), self.net_g.buffers()):

@@ -9,7 +9,7 @@ from safetensors.torch import save_file
 from conftest import TINY_CONFIG
 from gfpgan_core import CheckpointError
 from gfpgan_core.archs import GFPGANConfig, GFPGANv1Clean, SRVGGConfig, SRVGGNetCompact
-from gfpgan_core.checkpoint import load_model, read_state_dict
+from gfpgan_core.checkpoint import export_safetensors, load_model, read_state_dict
 
 
 @pytest.fixture()
@@ -40,6 +40,23 @@ def test_safetensors_loads(tmp_path, state):
     save_file(state, str(path))
     model, _ = load_model(path)
     assert torch.equal(model.state_dict()["final_linear.weight"], state["final_linear.weight"])
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_export_keeps_the_ema_weights(tmp_path, state, half):
+    src = tmp_path / "net_g.pth"
+    torch.save({"params": {k: v * 0 for k, v in state.items()}, "params_ema": state}, src)
+    dst, config = export_safetensors(src, tmp_path / "out" / "small.safetensors", half=half)
+    assert config == GFPGANConfig(**TINY_CONFIG) and not list(dst.parent.glob(".*partial"))
+    exported = read_state_dict(dst)
+    assert exported.keys() == state.keys()
+    for k, v in state.items():
+        assert exported[k].dtype == (torch.float16 if half and v.is_floating_point() else v.dtype)
+        assert torch.allclose(exported[k].float(), v.float(), atol=1e-3 if half else 0), k
+    model, _ = load_model(dst)
+    assert next(model.parameters()).dtype == torch.float32  # half files load as float32 models
+    with pytest.raises(CheckpointError):
+        export_safetensors(dst, dst)
 
 
 def test_srvgg_detected(tmp_path):
