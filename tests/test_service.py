@@ -1,0 +1,54 @@
+"""Which model the app and the CLI use when none is named, and why they say so."""
+
+import os
+import subprocess
+import sys
+
+import torch
+
+from conftest import REPO, TINY_CONFIG, photos
+from gfpgan_core import zoo
+from gfpgan_core.archs import GFPGANConfig
+from gfpgan_core.checkpoint import export_safetensors
+from gfpgan_core.service import ModelService
+
+
+def _service(weights_dir):
+    return ModelService(weights_dir=weights_dir, download=False, log=lambda _: None)
+
+
+def test_offline_with_nothing_on_disk_says_what_to_do(tmp_path):
+    key, why = _service(tmp_path).default_model()
+    assert key is None and "python -m gfpgan_core download v1.4" in why
+
+
+def test_a_bundled_model_is_the_offline_fallback(tmp_path, monkeypatch):
+    torch.save({"params_ema": GFPGANConfig(**TINY_CONFIG).build().state_dict()}, tmp_path / "net_g.pth")
+    path, config = export_safetensors(tmp_path / "net_g.pth", tmp_path / "bundled" / "tiny.safetensors")
+    monkeypatch.setattr(zoo, "BUNDLED_DIR", path.parent)
+    monkeypatch.setitem(
+        zoo.ZOO, "tiny-bundled",
+        zoo.ZooEntry("tiny-bundled", path.name, "restorer", "test model", sha256=zoo.sha256_of(path), config=config, bundled=True),
+    )
+    service = _service(tmp_path / "empty")
+    key, why = service.default_model()
+    assert key == "tiny-bundled" and "trained by this project" in why and "download v1.4" in why
+    restorer = service.get(key, detector="yunet", background="lanczos")
+    assert restorer.crop_size == TINY_CONFIG["out_size"]
+
+
+def test_a_published_model_on_disk_wins(tmp_path):
+    (tmp_path / "GFPGANv1.3.pth").write_bytes(b"placeholder")  # only presence counts for the choice
+    key, why = _service(tmp_path).default_model()
+    assert key == "v1.3" and "v1.4 not downloaded" in why
+
+
+def test_cli_without_a_model_offline_fails_in_one_line(tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GFPGAN_WEIGHTS_DIR": str(tmp_path / "empty")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "gfpgan_core", "-i", photos("hq_photos", 1)[0], "-o", tmp_path / "out"],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "download v1.4" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
