@@ -96,11 +96,10 @@ def degrade_pair(
     meets in use (a 512 crop resized to its input): the same ranges applied at 128 pixels would be
     four times harsher (sigma 10 at 128 is sigma 40 at 512).
     """
+    from .metrics import resize_to
+
     lq, _ = degrade(gt, rng, config)
-    if gt.shape[0] == size:
-        return lq, gt
-    interp = cv2.INTER_AREA if gt.shape[0] > size else cv2.INTER_CUBIC
-    return cv2.resize(lq, (size, size), interpolation=interp), cv2.resize(gt, (size, size), interpolation=interp)
+    return resize_to(lq, size), resize_to(gt, size)
 
 
 def degrade_folder(src: Path, dst: Path, seed: int = 0, config: DegradationConfig = DegradationConfig()) -> list[Path]:

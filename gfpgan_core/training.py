@@ -156,9 +156,9 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
             img512 = resize_to(img, REFERENCE_SIZE)
             if key not in known:
                 faces = detector.detect(np.round(img512 * 255).astype(np.uint8), 0.5)
-                centre = np.array([256.0, 256.0])
-                known[key] = (min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist() if faces else template_for(512).tolist())
-            samples.append(FaceSample(key, img512, np.array(known[key], np.float32) * size / 512))
+                centre = np.full(2, REFERENCE_SIZE / 2)
+                known[key] = (min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist() if faces else template_for(REFERENCE_SIZE).tolist())
+            samples.append(FaceSample(key, img512, np.array(known[key], np.float32) * size / REFERENCE_SIZE))
     aligned_dir = cache / "aligned_from_photos"
     for folder in config.data.align_from:
         for path in list_images(Path(folder)):
@@ -174,7 +174,7 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
                 out = aligned_dir / f"{path.stem}_{i:02d}.png"
                 if not out.is_file():
                     write_image(out, Picture(crop))
-                known[key] = template_for(512).tolist()  # aligned to the template by construction
+                known[key] = template_for(REFERENCE_SIZE).tolist()  # aligned to the template by construction
                 samples.append(FaceSample(key, crop, template_for(size).astype(np.float32)))
     lm_file.write_text(json.dumps(known))
     return samples
@@ -288,7 +288,7 @@ class Trainer:
         lq, gt, boxes = make_batch(self.train_samples, rng, cfg.batch_size, cfg.degradation, cfg.model.out_size)
         lq, gt = lq.to(self.device), gt.to(self.device)
         boxes = {k: v.to(self.device) for k, v in boxes.items()}
-        comp_size = max(8, round(cfg.component_size * cfg.model.out_size / 512))
+        comp_size = max(8, round(cfg.component_size * cfg.model.out_size / REFERENCE_SIZE))
         log: dict[str, float] = {}
 
         # generator
