@@ -107,3 +107,21 @@ def test_component_boxes_and_flip_consistency():
     for name, box in boxes.items():
         assert box[2] > box[0] and box[3] > box[1]
     assert boxes["left_eye"][0] < boxes["right_eye"][0] and boxes["mouth"][1] > boxes["left_eye"][3] - 20
+
+
+def test_ema_warms_up_so_short_runs_are_not_their_random_start(tmp_path):
+    trainer = train(_config(tmp_path), echo=lambda m: None, max_steps=1)
+    before = [p.clone() for p in trainer.net_g_ema.parameters()]
+    with torch.no_grad():
+        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters()):
+            p.copy_(p_ema + 1)
+    trainer._update_ema(1)  # decay min(0.999, 2/11): the EMA moves 9/11 of the way, not 0.001
+    for old, new in zip(before, trainer.net_g_ema.parameters()):
+        assert torch.allclose(new - old, torch.full_like(old, 9 / 11), atol=1e-5)
+    with torch.no_grad():
+        before = [p.clone() for p in trainer.net_g_ema.parameters()]
+        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters()):
+            p.copy_(p_ema + 1)
+    trainer._update_ema(100_000)  # late in a long run the configured 0.999 holds
+    for old, new in zip(before, trainer.net_g_ema.parameters()):
+        assert torch.allclose(new - old, torch.full_like(old, 0.001), atol=1e-5)
