@@ -4,7 +4,9 @@
     python app.py --host 0.0.0.0 --port 8080 --share
     python app.py --model-path my_finetuned.pth
 
-Thin by design: the page and its wiring live here; all restoration is ``gfpgan_core``.
+Thin by design: the page and its wiring live here; all restoration is ``gfpgan_core``. The request
+handler is made of module-level functions (run the request, build the gallery, write the summary)
+that tests call without a server.
 """
 
 from __future__ import annotations
@@ -20,20 +22,34 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 
-from gfpgan_core import GFPGANError, RestoreOptions, load_picture, write_image
-from gfpgan_core.images import Picture, resize
+from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions, Restorer, load_picture, write_image
+from gfpgan_core.errors import as_sentence
+from gfpgan_core.images import resize
+from gfpgan_core.options import DETECTORS
 from gfpgan_core.service import ModelService
 
 log = logging.getLogger("gfpgan_app")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (HERE / "examples").glob("*.jpg"))
 OUTPUT_ROOT = Path(tempfile.gettempdir()) / "gfpgan-app-outputs"
+DEFAULTS = RestoreOptions()
+
+# stage -> (share of the bar done when it starts, its share, what the page says)
+PROGRESS_STAGES: dict[str, tuple[float, float, str]] = {
+    "decode": (0.00, 0.04, "Reading the image"),
+    "detect": (0.04, 0.04, "Detecting faces"),
+    "align": (0.08, 0.02, "Aligning faces"),
+    "restore": (0.10, 0.65, "Restoring faces"),
+    "upsample": (0.75, 0.15, "Upsampling the background"),
+    "paste": (0.90, 0.10, "Pasting faces back"),
+}
 
 
 def _env_int(name: str, default: int) -> int:
@@ -45,23 +61,35 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one request may cost; each overridable by an environment variable."""
+    """What one request may cost; :meth:`from_env` reads the overrides."""
 
-    max_file_size: str = os.environ.get("GFPGAN_MAX_FILE_SIZE", "25mb")
-    max_input_pixels: int = _env_int("GFPGAN_MAX_PIXELS", 16_000_000)  # larger images are downscaled
-    max_output_pixels: int = _env_int("GFPGAN_MAX_OUTPUT_PIXELS", 40_000_000)
-    max_faces: int = _env_int("GFPGAN_MAX_FACES", 40)
-    timeout_s: int = _env_int("GFPGAN_TIMEOUT", 300)
-    queue_size: int = _env_int("GFPGAN_QUEUE_SIZE", 16)
+    max_file_size: str = "25mb"
+    max_input_pixels: int = 16_000_000  # larger images are downscaled
+    max_output_pixels: int = 40_000_000
+    max_faces: int = 40
+    timeout_s: int = 300
+    queue_size: int = 16
     preview_side: int = 1600  # the before/after slider shows at most this; the download is full size
     keep_outputs_s: int = 600
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        d = cls()
+        return cls(
+            max_file_size=os.environ.get("GFPGAN_MAX_FILE_SIZE", d.max_file_size),
+            max_input_pixels=_env_int("GFPGAN_MAX_PIXELS", d.max_input_pixels),
+            max_output_pixels=_env_int("GFPGAN_MAX_OUTPUT_PIXELS", d.max_output_pixels),
+            max_faces=_env_int("GFPGAN_MAX_FACES", d.max_faces),
+            timeout_s=_env_int("GFPGAN_TIMEOUT", d.timeout_s),
+            queue_size=_env_int("GFPGAN_QUEUE_SIZE", d.queue_size),
+        )
 
 
 class RequestTimeout(GFPGANError):
     pass
 
 
-def _sweep_outputs(max_age: float) -> None:
+def sweep_outputs(max_age: float) -> None:
     """Delete this app's output folders older than ``max_age`` seconds (nothing is kept for long)."""
     if not OUTPUT_ROOT.is_dir():
         return
@@ -74,13 +102,85 @@ def _sweep_outputs(max_age: float) -> None:
             pass
 
 
-def _preview(rgb: np.ndarray, size: tuple[int, int]) -> Picture:
-    return Picture(np.ascontiguousarray(resize(rgb, size), dtype=np.float32))
-
-
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     f = min(1.0, side / max(size))
     return max(1, round(size[0] * f)), max(1, round(size[1] * f))
+
+
+def progress_reporter(
+    progress: Callable[..., object], timeout_s: float, started: float
+) -> Callable[[str, int, int], None]:
+    """The engine's ``progress(stage, done, total)`` shown on the page's bar, with the time limit."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        if time.perf_counter() - started > timeout_s:
+            raise RequestTimeout(f"This image took longer than {timeout_s} s; try a smaller image or fewer faces.")
+        start, share, label = PROGRESS_STAGES[stage]
+        progress(start + share * done / max(total, 1), desc=f"{label} ({done}/{total})" if total > 1 else label)
+
+    return report
+
+
+def run_request(
+    service: ModelService,
+    image_path: str | None,
+    model_key: str | None,
+    options: RestoreOptions,
+    detector: str,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> tuple[Picture, RestorationResult, Restorer]:
+    """(input picture, result, the restorer used); every failure is a :class:`GFPGANError` with one line."""
+    if not image_path:
+        raise GFPGANError("Please upload an image first.")
+    if not model_key:
+        raise GFPGANError(as_sentence(service.default_model()[1]))
+    try:
+        restorer = service.get(model_key, detector=detector, upsampler="auto")
+        picture = load_picture(image_path)
+        return picture, restorer.restore(picture, options, progress=progress), restorer
+    except GFPGANError:
+        raise
+    except MemoryError:
+        raise GFPGANError("Not enough memory for this image; try a smaller one or a lower rescale factor.") from None
+    except Exception as exc:  # the server keeps serving whatever happens
+        log.exception("restore failed")
+        raise GFPGANError(f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image.") from None
+
+
+def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, str]]:
+    """One input | restored pair per face, with a caption: number, detection score, size."""
+    gallery = []
+    for i, face in enumerate(result.faces, 1):
+        pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
+        path = write_image(out_dir / f"face_{i:02d}.png", Picture(pair))
+        w, h = (face.box[2] - face.box[0]), (face.box[3] - face.box[1])
+        gallery.append((str(path), f"Face {i} · score {face.score:.2f} · {w:.0f}×{h:.0f} px (input | restored)"))
+    return gallery
+
+
+def write_summary(result: RestorationResult, restorer: Restorer) -> str:
+    """The Markdown line under the result: faces, time, device, model, size, and any notes."""
+    n = len(result.faces)
+    w, h = result.picture.size
+    summary = (
+        f"**{n} face{'s' if n != 1 else ''} found** · {result.timings.get('total', 0):.1f} s · "
+        f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
+        f"{w}×{h} px output (×{result.upscale:g})"
+    )
+    notes = result.notes + ([] if n else ["The whole image was still upscaled."])
+    return summary + ("\n\n" + " ".join(notes) if notes else "")
+
+
+def write_outputs(
+    picture: Picture, result: RestorationResult, stem: str, preview_side: int
+) -> tuple[str, list[tuple[str, str]], tuple[str, str]]:
+    """(full-resolution PNG, gallery, before/after previews) written to a fresh output folder."""
+    out_dir = OUTPUT_ROOT / uuid.uuid4().hex
+    restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)
+    preview = _fit(result.picture.size, preview_side)
+    before = write_image(out_dir / "before.png", Picture(resize(picture.rgb, preview)))
+    after = write_image(out_dir / "after.png", Picture(resize(result.picture.rgb, preview)))
+    return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
 
 
 class PhotoInput(gr.Image):
@@ -91,7 +191,7 @@ class PhotoInput(gr.Image):
     def get_block_name(cls) -> str:
         return "image"  # the same front-end component
 
-    def preprocess(self, payload):  # type: ignore[override]
+    def preprocess(self, payload):  # type: ignore[no-untyped-def]
         from PIL import Image
 
         try:
@@ -102,75 +202,31 @@ class PhotoInput(gr.Image):
             raise gr.Error("The file is not an image that can be read.") from None
 
 
-def build_demo(service: ModelService, limits: Limits = Limits()) -> gr.Blocks:
+def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks:
+    limits = limits or Limits()
     default_key, default_reason = service.default_model()
     choices = [(c.label, c.key) for c in service.choices()]
 
-    def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):
+    def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]
         """Restore every face in a photo. Returns the restored PNG, a gallery of face pairs, a summary and a before/after pair."""
-        _sweep_outputs(limits.keep_outputs_s)
-        if not image_path:
-            raise gr.Error("Please upload an image first.")
-        if not model_key:
-            raise gr.Error(default_reason)
+        sweep_outputs(limits.keep_outputs_s)
         started = time.perf_counter()
-
-        def on_progress(stage: str, done: int, total: int) -> None:
-            if time.perf_counter() - started > limits.timeout_s:
-                raise RequestTimeout(f"This image took longer than {limits.timeout_s} s; try a smaller image or fewer faces.")
-            if stage == "detect":
-                progress(0.05 + 0.05 * done, desc="Detecting faces")
-            elif stage == "restore":
-                progress(0.1 + 0.7 * done / max(total, 1), desc=f"Restoring face {done}/{total}")
-            elif stage == "upsample":
-                progress(0.8 + 0.1 * done, desc="Upsampling the background")
-            elif stage == "paste":
-                progress(0.9 + 0.1 * done, desc="Pasting faces back")
-
         try:
-            progress(0.0, desc="Loading the model")
-            restorer = service.get(model_key, detector=detector, background="auto")
             options = RestoreOptions(
                 upscale=float(rescale),
                 weight=float(weight),
                 only_center_face=bool(only_center_face),
-                background=bool(background),
+                upsample_background=bool(background),
                 max_faces=limits.max_faces,
                 max_input_pixels=limits.max_input_pixels,
                 max_output_pixels=limits.max_output_pixels,
             )
-            picture = load_picture(image_path)
-            result = restorer.restore(picture, options, progress=on_progress)
+            report = progress_reporter(progress, limits.timeout_s, started)
+            picture, result, restorer = run_request(service, image_path, model_key, options, detector, report)
         except GFPGANError as exc:
             raise gr.Error(str(exc)) from None
-        except MemoryError:
-            raise gr.Error("Not enough memory for this image; try a smaller one or a lower rescale factor.") from None
-        except Exception as exc:  # the server keeps serving whatever happens
-            log.exception("restore failed")
-            raise gr.Error(f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image.") from None
-
-        out_dir = OUTPUT_ROOT / uuid.uuid4().hex
-        restored_png = write_image(out_dir / f"{Path(image_path).stem}_restored.png", result.picture)
-        out_size = result.picture.size
-        preview = _fit(out_size, limits.preview_side)
-        before = write_image(out_dir / "before.png", _preview(picture.rgb, preview))
-        after = write_image(out_dir / "after.png", _preview(result.picture.rgb, preview))
-        gallery = []
-        for i, face in enumerate(result.faces, 1):
-            pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
-            path = write_image(out_dir / f"face_{i:02d}.png", Picture(pair))
-            w, h = (face.box[2] - face.box[0]), (face.box[3] - face.box[1])
-            gallery.append((str(path), f"Face {i} · score {face.score:.2f} · {w:.0f}×{h:.0f} px (input | restored)"))
-        n = len(result.faces)
-        summary = (
-            f"**{n} face{'s' if n != 1 else ''} found** · {result.timings.get('total', 0):.1f} s · "
-            f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
-            f"{out_size[0]}×{out_size[1]} px output (×{result.upscale:g})"
-        )
-        notes = result.notes + ([] if n else ["The whole image was still upscaled."])
-        if notes:
-            summary += "\n\n" + " ".join(notes)
-        return str(restored_png), gallery, summary, (str(before), str(after))
+        png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
+        return png, gallery, write_summary(result, restorer), before_after
 
     with gr.Blocks(title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(300, limits.keep_outputs_s)) as demo:
         gr.Markdown(
@@ -185,12 +241,16 @@ def build_demo(service: ModelService, limits: Limits = Limits()) -> gr.Blocks:
                     type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], label="Photo", elem_id="input-image"
                 )
                 model = gr.Dropdown(choices=choices, value=default_key, label="Model", elem_id="model")
-                rescale = gr.Slider(1, 4, value=2, step=0.5, label="Rescaling factor")
-                weight = gr.Slider(0, 1, value=1.0, step=0.05, label="Fidelity weight (0 = keep the input face, 1 = full restoration)")
+                rescale = gr.Slider(1, 4, value=DEFAULTS.upscale, step=0.5, label="Rescaling factor")
+                weight = gr.Slider(
+                    0, 1, value=DEFAULTS.weight, step=0.05, label="Fidelity weight (0 = keep the input face, 1 = full restoration)"
+                )
                 with gr.Accordion("Advanced", open=False):
-                    only_center = gr.Checkbox(False, label="Only the centre face")
-                    background = gr.Checkbox(True, label="Upsample the background (Real-ESRGAN when available, else Lanczos)")
-                    detector = gr.Radio(["auto", "retinaface", "yunet"], value="auto", label="Face detector")
+                    only_center = gr.Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+                    background = gr.Checkbox(
+                        DEFAULTS.upsample_background, label="Upsample the background (Real-ESRGAN when available, else Lanczos)"
+                    )
+                    detector = gr.Radio(list(DETECTORS), value="auto", label="Face detector")
                 run = gr.Button("Restore", variant="primary", elem_id="restore-button")
             with gr.Column(scale=2):
                 summary = gr.Markdown(elem_id="summary")
@@ -205,7 +265,7 @@ def build_demo(service: ModelService, limits: Limits = Limits()) -> gr.Blocks:
             outputs=[download, gallery, summary, slider],
             api_name="restore",
         )
-        model.change(lambda key: f"Model selected: **{key}**.", inputs=model, outputs=status, api_name=False)
+        model.change(lambda key: f"Model selected: **{key}**.", inputs=model, outputs=status, api_visibility="private")
     return demo
 
 
@@ -224,19 +284,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import torch
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_args(argv)
-    limits = Limits()
+    limits = Limits.from_env()
     try:
-        service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir, log=log.info)
+        service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir)
     except GFPGANError as exc:
         raise SystemExit(f"error: {exc}") from None
     if not args.no_warm_up:
         threading.Thread(target=service.warm_up, daemon=True).start()
     demo = build_demo(service, limits)
-    concurrency = args.concurrency or (2 if torch.cuda.is_available() else 1)
+    concurrency = args.concurrency or (2 if service.device.type == "cuda" else 1)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
     demo.launch(
         server_name=args.host,

@@ -9,9 +9,18 @@
 Importing this package downloads nothing and scans nothing.
 """
 
-from .errors import CheckpointError, GFPGANError, ImageError, WeightsMissingError
+from .errors import (
+    CheckpointError,
+    GFPGANError,
+    ImageError,
+    InputNotFoundError,
+    OptionsError,
+    UnknownModelError,
+    WeightsMissingError,
+)
 from .images import Picture, load_picture, read_image, write_image
-from .pipeline import OptionsError, RestorationResult, RestoredFace, RestoreOptions, Restorer
+from .options import RestoreOptions
+from .pipeline import RestorationResult, RestoredFace, Restorer
 
 __version__ = "0.1.0"
 
@@ -19,12 +28,14 @@ __all__ = [
     "CheckpointError",
     "GFPGANError",
     "ImageError",
+    "InputNotFoundError",
     "OptionsError",
     "Picture",
     "RestorationResult",
     "RestoreOptions",
     "RestoredFace",
     "Restorer",
+    "UnknownModelError",
     "WeightsMissingError",
     "load_picture",
     "read_image",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -9,6 +10,9 @@ import torch
 from torch import nn
 
 from .images import resize
+
+TileProgress = Callable[[int, int], None]
+"""progress(done, total) after each tile: lets a caller show progress and stop a long request."""
 
 
 def output_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
@@ -19,7 +23,7 @@ def output_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
 class BackgroundUpsampler(Protocol):
     name: str
 
-    def upscale(self, rgb: np.ndarray, scale: float) -> np.ndarray:
+    def upscale(self, rgb: np.ndarray, scale: float, progress: TileProgress | None = None) -> np.ndarray:
         """float32 RGB in [0, 1] -> the same upscaled to ``output_size``."""
         ...
 
@@ -27,8 +31,11 @@ class BackgroundUpsampler(Protocol):
 class LanczosUpsampler:
     name = "lanczos"
 
-    def upscale(self, rgb: np.ndarray, scale: float) -> np.ndarray:
-        return resize(rgb, output_size((rgb.shape[1], rgb.shape[0]), scale))
+    def upscale(self, rgb: np.ndarray, scale: float, progress: TileProgress | None = None) -> np.ndarray:
+        out = resize(rgb, output_size((rgb.shape[1], rgb.shape[0]), scale))
+        if progress:
+            progress(1, 1)
+        return out
 
 
 class NetworkUpsampler:
@@ -55,22 +62,22 @@ class NetworkUpsampler:
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(self.device, self.dtype)
         return self.model(x)[0].permute(1, 2, 0).float().clamp_(0, 1).cpu().numpy()
 
-    def upscale_native(self, rgb: np.ndarray) -> np.ndarray:
+    def upscale_native(self, rgb: np.ndarray, progress: TileProgress | None = None) -> np.ndarray:
         h, w = rgb.shape[:2]
         s, t, pad = self.native_scale, self.tile, self.tile_pad
-        if h <= t and w <= t:
-            return self._run(rgb)
         out = np.empty((h * s, w * s, 3), np.float32)
-        for y in range(0, h, t):
-            for x in range(0, w, t):
-                y0, x0 = max(0, y - pad), max(0, x - pad)
-                y1, x1 = min(h, y + t + pad), min(w, x + t + pad)
-                tile_out = self._run(rgb[y0:y1, x0:x1])
-                th, tw = min(t, h - y), min(t, w - x)
-                oy, ox = (y - y0) * s, (x - x0) * s
-                out[y * s : (y + th) * s, x * s : (x + tw) * s] = tile_out[oy : oy + th * s, ox : ox + tw * s]
+        starts = [(y, x) for y in range(0, h, t) for x in range(0, w, t)]
+        for done, (y, x) in enumerate(starts, 1):
+            y0, x0 = max(0, y - pad), max(0, x - pad)
+            y1, x1 = min(h, y + t + pad), min(w, x + t + pad)
+            tile_out = self._run(rgb[y0:y1, x0:x1])
+            th, tw = min(t, h - y), min(t, w - x)
+            oy, ox = (y - y0) * s, (x - x0) * s
+            out[y * s : (y + th) * s, x * s : (x + tw) * s] = tile_out[oy : oy + th * s, ox : ox + tw * s]
+            if progress:
+                progress(done, len(starts))
         return out
 
-    def upscale(self, rgb: np.ndarray, scale: float) -> np.ndarray:
+    def upscale(self, rgb: np.ndarray, scale: float, progress: TileProgress | None = None) -> np.ndarray:
         target = output_size((rgb.shape[1], rgb.shape[0]), scale)
-        return resize(self.upscale_native(rgb), target)
+        return resize(self.upscale_native(rgb, progress), target)

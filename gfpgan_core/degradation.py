@@ -5,14 +5,16 @@ is the same whatever order or subset it is built in.
 
 from __future__ import annotations
 
-import argparse
 import math
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .errors import OptionsError
+from .images import Picture, list_images, read_image, resize_to, to_uint8, write_image
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def degrade(
 
     q = int(rng.integers(config.jpeg_range[0], config.jpeg_range[1] + 1))
     params["jpeg_quality"] = q
-    ok, buf = cv2.imencode(".jpg", np.round(lq[:, :, ::-1] * 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, q])
+    ok, buf = cv2.imencode(".jpg", to_uint8(lq[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, q])
     lq = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32) / 255.0
 
     lq = cv2.resize(lq, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -96,35 +98,17 @@ def degrade_pair(
     meets in use (a 512 crop resized to its input): the same ranges applied at 128 pixels would be
     four times harsher (sigma 10 at 128 is sigma 40 at 512).
     """
-    from .metrics import resize_to
-
     lq, _ = degrade(gt, rng, config)
     return resize_to(lq, size), resize_to(gt, size)
 
 
 def degrade_folder(src: Path, dst: Path, seed: int = 0, config: DegradationConfig = DegradationConfig()) -> list[Path]:
     """Degrade every image of ``src`` into ``dst`` (PNG, same names); never writes into ``src``."""
-    from .images import Picture, read_image, write_image
-    from .cli import list_images
-
     if dst.resolve() == src.resolve():
-        raise ValueError("the output folder must differ from the input folder")
+        raise OptionsError("The output folder must differ from the input folder.")
     written = []
     for path in list_images(src):
         gt = read_image(path).rgb
         lq, _ = degrade(gt, image_seed(seed, path.name), config)
         written.append(write_image(dst / f"{path.stem}.png", Picture(lq)))
     return written
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-i", "--input", required=True, help="folder of high-quality aligned faces")
-    p.add_argument("-o", "--output", required=True, help="folder for the degraded copies (PNG)")
-    p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(handler=_run)
-
-
-def _run(args: argparse.Namespace, echo) -> int:
-    written = degrade_folder(Path(args.input), Path(args.output), args.seed)
-    echo(f"Degraded {len(written)} images into {args.output} (seed {args.seed}; ranges {asdict(DegradationConfig())})")
-    return 0

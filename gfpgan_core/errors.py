@@ -1,4 +1,8 @@
-"""Errors with one-line, user-facing messages. The CLI and the app print ``str(error)`` as is."""
+"""Errors with one-line, user-facing messages. The CLI and the app print ``str(error)`` as is.
+
+Each class also derives from the builtin a caller would expect (``ValueError``, ``FileNotFoundError``,
+``LookupError``), so code that knows nothing of this package can still catch them its own way.
+"""
 
 
 class GFPGANError(Exception):
@@ -9,12 +13,30 @@ class ImageError(GFPGANError, ValueError):
     """The input is not an image we can read, or is too large to decode safely."""
 
 
+class InputNotFoundError(GFPGANError, FileNotFoundError):
+    """An input file or folder named by the user does not exist."""
+
+
+class OptionsError(GFPGANError, ValueError):
+    """An option out of its range, of the wrong type, or not one of its choices."""
+
+
+class UnknownModelError(GFPGANError, LookupError):
+    """A model name that is neither in the zoo nor a file on disk."""
+
+
 class CheckpointError(GFPGANError, ValueError):
     """A weights file that cannot be read or whose architecture is not recognised."""
 
 
 class WeightsMissingError(GFPGANError, FileNotFoundError):
     """A model's weights are not on disk and could not be downloaded."""
+
+
+def as_sentence(text: str) -> str:
+    """``text`` with a capital first letter and a full stop, for reasons written as clauses."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
 
 
 def first_line(exc: BaseException) -> str:

@@ -8,20 +8,22 @@ no-reference metric (NIQE). Writes ``results.json``, ``results.md`` and ``contac
 
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import math
 import zlib
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from . import metrics
 from .degradation import DegradationConfig, degrade, image_seed
+from .errors import OptionsError
 from .faces.detection import YuNetDetector
-from .images import Picture, read_image, write_image
+from .images import Picture, list_images, read_image, resize_to, to_uint8, write_image
+
+log = logging.getLogger(__name__)
 
 BASELINE = "degraded input"
 METRIC_NAMES = ("psnr", "ssim", "niqe", "landmark_dist", "identity_dist")
@@ -30,20 +32,18 @@ HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "niqe": False, "landmark_dist": 
 
 def synthetic_pairs(hq_dir: Path, cache_dir: Path, seed: int, size: int = 512, limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, ground truth uint8, degraded uint8) for each image, degraded copies cached on disk."""
-    from .cli import list_images
-
     config = DegradationConfig()
     folder = cache_dir / f"lq_seed{seed}_{zlib.crc32(repr(asdict(config)).encode()):08x}"
     pairs = []
     for path in list_images(hq_dir)[:limit]:
-        gt = metrics.resize_to(metrics.to_uint8(read_image(path).rgb), size)
+        gt = resize_to(to_uint8(read_image(path).rgb), size)
         cached = folder / f"{path.stem}.png"
         if cached.is_file():
-            lq = metrics.to_uint8(read_image(cached).rgb)
+            lq = to_uint8(read_image(cached).rgb)
         else:
             lq_f, _ = degrade(gt.astype(np.float32) / 255, image_seed(seed, path.name), config)
             write_image(cached, Picture(lq_f))
-            lq = metrics.to_uint8(lq_f)
+            lq = to_uint8(lq_f)
         pairs.append((path.stem, gt, lq))
     return pairs
 
@@ -100,7 +100,7 @@ def markdown_table(summary: dict[str, dict[str, float | None]], n: int) -> str:
 
 def contact_sheet(rows: list[list[np.ndarray]], tile: int = 160) -> np.ndarray:
     """Rows of images side by side (e.g. input | restored | ground truth), each scaled to ``tile``."""
-    return np.concatenate([np.concatenate([metrics.resize_to(img, tile) for img in row], axis=1) for row in rows], axis=0)
+    return np.concatenate([np.concatenate([resize_to(img, tile) for img in row], axis=1) for row in rows], axis=0)
 
 
 def evaluate(
@@ -113,34 +113,33 @@ def evaluate(
     device: str = "auto",
     weights_dir: str | None = None,
     download: bool = True,
-    echo: Callable[[str], None] = print,
 ) -> dict:
-    from .cli import list_images
+    """Restore a face set with ``model`` and score it beside the degraded input; writes the report."""
     from .pipeline import Restorer, RestoreOptions
 
     if (hq_dir is None) == (lq_dir is None):
-        raise ValueError("give exactly one of --hq (ground-truth faces) or --lq (real low-quality faces)")
-    restorer = Restorer.from_pretrained(model, device=device, detector="yunet", background="lanczos", parser="none", weights_dir=weights_dir, download=download)
+        raise OptionsError("Give exactly one of --hq (ground-truth faces) or --lq (real low-quality faces).")
+    restorer = Restorer.from_pretrained(model, device=device, detector="yunet", upsampler="lanczos", parser="none", weights_dir=weights_dir, download=download)
     size = restorer.crop_size
     if hq_dir is not None:
         pairs = synthetic_pairs(hq_dir, out_dir / "cache", seed, 512, limit)
     else:
-        pairs = [(p.stem, None, metrics.resize_to(metrics.to_uint8(read_image(p).rgb), 512)) for p in list_images(lq_dir)[:limit]]  # type: ignore[arg-type]
+        pairs = [(p.stem, None, resize_to(to_uint8(read_image(p).rgb), 512)) for p in list_images(lq_dir)[:limit]]  # type: ignore[arg-type]
     if not pairs:
-        raise ValueError("no images to evaluate")
+        raise OptionsError("No images to evaluate.")
     scorer = Scorer()
     options = RestoreOptions(aligned=True, upscale=1)
     per_image: dict[str, list[dict[str, float]]] = {BASELINE: [], restorer.model_name: []}
     names, sheet = [], []
     for i, (name, gt, lq) in enumerate(pairs):
-        restored = metrics.resize_to(restorer.restore(metrics.resize_to(lq, size), options).image, 512)
+        restored = resize_to(restorer.restore(resize_to(lq, size), options).image, 512)
         gt_lm = scorer.landmarks(gt) if gt is not None else None
         per_image[BASELINE].append(scorer.score(lq, gt, gt_lm))
         per_image[restorer.model_name].append(scorer.score(restored, gt, gt_lm))
         names.append(name)
         if len(sheet) < 8:
             sheet.append([lq, restored] + ([gt] if gt is not None else []))
-        echo(f"[{i + 1}/{len(pairs)}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in per_image[restorer.model_name][-1].items()))
+        log.info(f"[{i + 1}/{len(pairs)}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in per_image[restorer.model_name][-1].items()))
     summary = summarise(per_image)
     table = markdown_table(summary, len(pairs))
     report = {
@@ -157,34 +156,5 @@ def evaluate(
     (out_dir / "results.json").write_text(json.dumps(report, indent=2))
     (out_dir / "results.md").write_text(f"{report['mode']}, {len(pairs)} images, model {restorer.model_name}\n\n{table}\n")
     write_image(out_dir / "contact_sheet.png", Picture(contact_sheet(sheet).astype(np.float32) / 255))
-    echo(table)
+    log.info(table)
     return report
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-m", "--model", default="v1.4", help="zoo name or weights file")
-    p.add_argument("--hq", help="folder of high-quality aligned faces (synthetic test set is built from it)")
-    p.add_argument("--lq", help="folder of real low-quality aligned faces (no-reference metrics only)")
-    p.add_argument("-o", "--output", default="results/eval", help="output folder for results.json/.md and the contact sheet")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--weights-dir")
-    p.add_argument("--no-download", action="store_true")
-    p.set_defaults(handler=_run)
-
-
-def _run(args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    evaluate(
-        args.model,
-        Path(args.output),
-        Path(args.hq) if args.hq else None,
-        Path(args.lq) if args.lq else None,
-        seed=args.seed,
-        limit=args.limit,
-        device=args.device,
-        weights_dir=args.weights_dir,
-        download=not args.no_download,
-        echo=echo,
-    )
-    return 0

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, first_line
+from .errors import ImageError, InputNotFoundError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse to decode more than this (a 10000x10000 photo)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -64,9 +64,6 @@ class Picture:
             colour = colour[:, :, 0]
         scale, dtype = (65535.0, np.uint16) if self.bit_depth == 16 else (255.0, np.uint8)
         return np.round(colour * scale).astype(dtype)
-
-    def to_uint8_rgb(self) -> np.ndarray:
-        return np.round(np.clip(self.rgb, 0, 1) * 255).astype(np.uint8)
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -244,6 +241,20 @@ def write_image(path: str | os.PathLike, picture: Picture, quality: int = 95) ->
     return path
 
 
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    """Float in [0, 1] -> uint8 (rounded, clipped); uint8 passes through unchanged."""
+    return x if x.dtype == np.uint8 else np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def list_images(path: Path) -> list[Path]:
+    """``path`` itself when it is a file, else the images directly inside the folder, sorted by name."""
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    raise InputNotFoundError(f"Input {path} does not exist.")
+
+
 def resize(arr: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LANCZOS4) -> np.ndarray:
     """Resize float arrays to (width, height); INTER_AREA when shrinking avoids aliasing."""
     if (arr.shape[1], arr.shape[0]) == size:
@@ -252,3 +263,8 @@ def resize(arr: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTE
         interpolation = cv2.INTER_AREA
     out = cv2.resize(arr, size, interpolation=interpolation)
     return np.clip(out, 0.0, 1.0) if out.dtype == np.float32 else out
+
+
+def resize_to(img: np.ndarray, size: int, enlarge: int = cv2.INTER_CUBIC) -> np.ndarray:
+    """Square resize to ``size`` x ``size``: INTER_AREA when shrinking, ``enlarge`` when growing."""
+    return resize(img, (size, size), cv2.INTER_AREA if img.shape[0] > size else enlarge)

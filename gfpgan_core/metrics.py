@@ -164,11 +164,3 @@ def load_identity_model() -> IdentityModel | None:
         return IdentityModel()
     except Exception:  # not installed, or its model files missing
         return None
-
-
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8) if x.dtype != np.uint8 else x
-
-
-def resize_to(img: np.ndarray, size: int) -> np.ndarray:
-    return img if img.shape[0] == size else cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_CUBIC)

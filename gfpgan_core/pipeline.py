@@ -1,78 +1,39 @@
-"""The restoration pipeline: decode -> detect -> align -> restore in batches -> paste back -> upsample.
+"""The restoration pipeline: decode -> detect -> align -> restore in batches -> upsample -> paste back.
 
-A :class:`Restorer` is built once (models loaded, kept read-only) and its :meth:`Restorer.restore`
-may be called from several threads at once: every request keeps its state in local variables.
+A :class:`Restorer` is composed of parts built once (models loaded, kept read-only) and its
+:meth:`Restorer.restore` may be called from several threads at once: every request keeps its state
+in local variables.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
-from . import zoo
-from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler, output_size
-from .checkpoint import load_model
-from .errors import CheckpointError, GFPGANError, WeightsMissingError
+from .background import BackgroundUpsampler, LanczosUpsampler, output_size
+from .devices import pick_device
+from .errors import OptionsError
 from .faces.alignment import align_face, template_for
-from .faces.detection import Detection, FaceDetector, RetinaFaceDetector, YuNetDetector, select_faces
-from .images import ImageLike, Picture, is_visually_gray, load_picture, resize
+from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
+from .faces.parsing import FaceParser
+from .images import ImageLike, Picture, is_visually_gray, load_picture, resize, resize_to, to_uint8
+from .options import RestoreOptions
+from .parts import build_detector, build_parser, build_upsampler, load_face_model
 from .paste import FacePatch, feathered_box, paste_faces
 
-log = logging.getLogger("gfpgan_core")
 Progress = Callable[[str, int, int], None]
-"""progress(stage, done, total): stages are "detect", "restore", "paste", "upsample"."""
-
-
-class OptionsError(GFPGANError, ValueError):
-    """A restore option out of its range."""
-
-
-@dataclass(frozen=True)
-class RestoreOptions:
-    """Per-request settings. Everything here can change between calls on the same Restorer.
-
-    weight: fidelity weight in [0, 1]. The restored face is ``weight * GFPGAN(x) + (1 - weight) * x``
-    in the aligned crop before paste-back: 0 gives back the input face, 1 the full restoration.
-    (Scaling the CS-SFT conditions instead would move towards the StyleGAN prior, i.e. *away*
-    from the input, so blending is the control that means what users expect.)
-    """
-
-    upscale: float = 2.0
-    weight: float = 1.0
-    only_center_face: bool = False
-    aligned: bool = False
-    min_face_size: float = 0.0
-    detection_threshold: float = 0.6
-    max_faces: int | None = None
-    batch_size: int = 4
-    seed: int | None = None
-    background: bool = True
-    max_input_pixels: int | None = None
-    max_output_pixels: int = 100_000_000
-
-    def validated(self) -> "RestoreOptions":
-        checks = [
-            (math.isfinite(self.upscale) and 1 <= self.upscale <= 8, f"upscale must be between 1 and 8, not {self.upscale}"),
-            (math.isfinite(self.weight) and 0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
-            (0 <= self.detection_threshold <= 1, f"detection_threshold must be between 0 and 1, not {self.detection_threshold}"),
-            (self.batch_size >= 1, f"batch_size must be at least 1, not {self.batch_size}"),
-            (self.min_face_size >= 0, f"min_face_size must be >= 0, not {self.min_face_size}"),
-            (self.max_faces is None or self.max_faces >= 1, f"max_faces must be >= 1, not {self.max_faces}"),
-            (self.max_input_pixels is None or self.max_input_pixels >= 4096, "max_input_pixels is too small"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise OptionsError(message + ".")
-        return self
+"""progress(stage, done, total) for the stages of :data:`STAGES`; it may raise to stop the request."""
+STAGES = ("decode", "detect", "align", "restore", "upsample", "paste")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -88,6 +49,8 @@ class RestoredFace:
 
 @dataclass
 class RestorationResult:
+    """What :meth:`Restorer.restore` returns: the image, its faces left to right, and how it went."""
+
     picture: Picture
     faces: list[RestoredFace]
     timings: dict[str, float] = field(default_factory=dict)
@@ -100,33 +63,47 @@ class RestorationResult:
         return self.picture.to_array()
 
 
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise OptionsError("device 'cuda' was asked for but no CUDA GPU is available.")
-    return dev
+@dataclass
+class _Request:
+    """One request's bookkeeping: each stage timed into ``timings`` and reported to ``progress``."""
+
+    progress: Progress | None
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if self.progress:
+            self.progress(stage, done, total)
+
+    def stage(self, name: str, work: Callable[..., T], *args: Any, steps: bool = False) -> T:
+        """Run ``work(*args)`` as stage ``name``; with ``steps``, ``work`` also gets a (done, total) reporter."""
+        self.report(name, 0, 1)
+        t = time.perf_counter()
+        out = work(*args, lambda done, total: self.report(name, done, total)) if steps else work(*args)
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - t
+        self.report(name, 1, 1)
+        return out
+
+    def finish(self, picture: Picture, faces: list[RestoredFace], scale: float) -> RestorationResult:
+        self.timings["total"] = time.perf_counter() - self.started
+        return RestorationResult(picture, faces, self.timings, self.notes, scale)
 
 
 def _gray3(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
 
 
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
-
-
 class Restorer:
-    """Restores every face in a photo. Build once, call :meth:`restore` many times."""
+    """Restores every face in a photo. Build once, call :meth:`restore` many times, from any thread."""
 
     def __init__(
         self,
         model: nn.Module,
         *,
         detector: FaceDetector | None = None,
-        background: BackgroundUpsampler | None = None,
-        parser: object | None = None,
+        upsampler: BackgroundUpsampler | None = None,
+        parser: FaceParser | None = None,
         device: str | torch.device = "auto",
         half: bool | None = None,
         model_name: str = "custom",
@@ -134,16 +111,21 @@ class Restorer:
     ) -> None:
         self.device = pick_device(device)
         self.half = (self.device.type == "cuda") if half is None else half
-        self.dtype = torch.float16 if self.half else torch.float32
+        self.dtype = self.dtype_for(self.half)
         self.model = model.to(self.device, self.dtype).eval().requires_grad_(False)
         self.crop_size = int(getattr(model, "out_size", 512))
         self.detector = detector if detector is not None else YuNetDetector()
-        self.background = background if background is not None else LanczosUpsampler()
+        self.upsampler = upsampler if upsampler is not None else LanczosUpsampler()
         self.parser = parser
         self.model_name = model_name
         self.notes = list(notes or [])
 
     # ------------------------------------------------------------------ construction
+    @staticmethod
+    def dtype_for(half: bool) -> torch.dtype:
+        """The model's dtype: float16 where asked for, else float32."""
+        return torch.float16 if half else torch.float32
+
     @classmethod
     def from_pretrained(
         cls,
@@ -152,67 +134,45 @@ class Restorer:
         device: str | torch.device = "auto",
         half: bool | None = None,
         detector: str = "auto",
-        background: str = "auto",
+        upsampler: str = "auto",
         parser: str = "auto",
         weights_dir: str | os.PathLike | None = None,
         download: bool = True,
-        log_fn: Callable[[str], None] | None = None,
-    ) -> "Restorer":
-        """Build from a zoo name ("v1.4", "v1.3", "v1.2", ...) or a weights file.
+    ) -> Restorer:
+        """Build a restorer from a zoo name or a weights file, with its helper models.
 
-        detector: "auto" (RetinaFace when its weights can be had, else YuNet), "retinaface", "yunet".
-        background: "auto" (Real-ESRGAN when its weights can be had, else Lanczos), "realesrgan", "lanczos".
-        parser: "auto" (ParseNet masks when weights can be had), "parsenet", "none".
-        Optional parts that cannot be had fall back and say so in ``notes``; the main model must load.
+        Args:
+            model: a zoo name ("v1.4", "v1.3", "v1.2", ...) or a ``.pth``/``.safetensors`` file of any
+                supported architecture (recognised from its tensors).
+            device: "auto" (CUDA when present, else CPU), "cpu", "cuda", "cuda:1", ...
+            half: float16 inference; default: on for CUDA, off for the CPU.
+            detector: one of :data:`~gfpgan_core.options.DETECTORS`.
+            upsampler: background upsampler, one of :data:`~gfpgan_core.options.UPSAMPLERS`.
+            parser: paste-back masks, one of :data:`~gfpgan_core.options.PARSERS`.
+            weights_dir: the weights cache (default ``$GFPGAN_WEIGHTS_DIR`` or ``weights/``).
+            download: fetch missing weights from the Hub (or the official release).
+
+        Returns:
+            A ready :class:`Restorer`. Optional parts ("auto") that cannot be had fall back and say so
+            in ``notes``.
+
+        Raises:
+            WeightsMissingError, CheckpointError, UnknownModelError, OptionsError: in one line.
         """
-        for label, value, allowed in (
-            ("detector", detector, ("auto", "retinaface", "yunet")),
-            ("background", background, ("auto", "realesrgan", "lanczos")),
-            ("parser", parser, ("auto", "parsenet", "none")),
-        ):
-            if value not in allowed:
-                raise OptionsError(f"{label} must be one of {', '.join(allowed)}, not {value!r}.")
         dev = pick_device(device)
         use_half = (dev.type == "cuda") if half is None else half
-        path, entry = zoo.resolve_weights(model, weights_dir, download=download, log=log_fn)
-        net, _ = load_model(path, entry.config if entry else None)
-        notes: list[str] = []
-
-        def optional(name: str, choice: str, wanted: str) -> str | None:
-            if choice not in ("auto", wanted):
-                return None
-            try:
-                return str(zoo.ensure_weights(name, weights_dir, download=download, log=log_fn))
-            except (WeightsMissingError, CheckpointError) as exc:
-                if choice == wanted:
-                    raise
-                notes.append(f"{name} unavailable ({str(exc).split(':')[0]}); using the fallback.")
-                return None
-
-        det: FaceDetector
-        det_path = optional("retinaface-resnet50", detector, "retinaface")
-        det = RetinaFaceDetector(det_path, dev) if det_path else YuNetDetector()
-
-        bg: BackgroundUpsampler = LanczosUpsampler()
-        bg_path = optional("realesr-general-x4v3", background, "realesrgan")
-        if bg_path:
-            bg_net, _ = load_model(bg_path, zoo.get_entry("realesr-general-x4v3").config)
-            bg = NetworkUpsampler(bg_net, dev, half=use_half)
-
-        face_parser = None
-        parse_path = optional("parsenet", parser, "parsenet")
-        if parse_path:
-            from .faces.parsing import FaceParser
-
-            face_parser = FaceParser(parse_path, dev)
-
-        name = entry.name if entry else os.path.basename(os.fspath(model))
-        return cls(net, detector=det, background=bg, parser=face_parser, device=dev, half=use_half, model_name=name, notes=notes)
+        net, name = load_face_model(model, weights_dir, download)
+        det, det_note = build_detector(detector, dev, weights_dir, download)
+        ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download)
+        face_parser, parser_note = build_parser(parser, dev, weights_dir, download)
+        notes = [n for n in (det_note, ups_note, parser_note) if n]
+        return cls(net, detector=det, upsampler=ups, parser=face_parser, device=dev, half=use_half, model_name=name, notes=notes)
 
     def describe(self) -> str:
+        """One line: model, device, detector, upsampler and masks in use."""
         return (
             f"model {self.model_name} on {self.device.type}{' (fp16)' if self.half else ''}; "
-            f"detector {self.detector.name}; background {self.background.name}; "
+            f"detector {self.detector.name}; background {self.upsampler.name}; "
             f"masks {'parsenet' if self.parser else 'feathered box'}"
         )
 
@@ -223,7 +183,7 @@ class Restorer:
         weight: float = 1.0,
         seed: int | None = None,
         batch_size: int = 4,
-        progress: Progress | None = None,
+        report: Callable[[int, int], None] | None = None,
     ) -> list[np.ndarray]:
         """Aligned float32 RGB crops (crop_size square, [0, 1]) -> restored crops, in batches."""
         out: list[np.ndarray] = []
@@ -235,14 +195,14 @@ class Restorer:
             decoder = getattr(self.model, "stylegan_decoder", None)
             if seed is not None and decoder is not None:
                 per_face = [decoder.seeded_noise(1, seed + start + i) for i in range(len(chunk))]
-                noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face)]
+                noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face, strict=True)]
             with torch.inference_mode():
                 y = self.model(x, return_rgb=False, randomize_noise=False, noise=noise)[0]
             restored = ((y.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
             restored = weight * restored + (1.0 - weight) * chunk
             out.extend(np.ascontiguousarray(r, dtype=np.float32) for r in restored)
-            if progress:
-                progress("restore", len(out), total)
+            if report:
+                report(len(out), total)
         return out
 
     # ------------------------------------------------------------------ the pipeline
@@ -251,133 +211,123 @@ class Restorer:
         image: ImageLike,
         options: RestoreOptions | None = None,
         progress: Progress | None = None,
-        **overrides: object,
+        **overrides: Any,
     ) -> RestorationResult:
-        """Restore every face of ``image`` (path, bytes, PIL image, RGB array or Picture).
+        """Restore every face of an image: decode -> detect -> align -> restore -> upsample -> paste.
 
-        Keyword overrides are fields of :class:`RestoreOptions` (unknown names are an error).
+        Args:
+            image: a path, encoded bytes, a PIL image, an RGB array or a :class:`Picture`.
+            options: per-request settings (default: ``RestoreOptions()``).
+            progress: called as ``progress(stage, done, total)`` for each stage of :data:`STAGES`;
+                an exception it raises stops the request.
+            **overrides: fields of :class:`RestoreOptions` replacing those of ``options``.
+
+        Returns:
+            A :class:`RestorationResult`: the image (same channels and bit depth as the input), the
+            faces left to right, per-stage ``timings`` (``total`` is the whole call) and ``notes``.
+
+        Raises:
+            ImageError: the input cannot be decoded. OptionsError: a bad or unknown option.
         """
         try:
-            opts = replace(options or RestoreOptions(), **overrides).validated()  # type: ignore[arg-type]
+            opts = replace(options or RestoreOptions(), **overrides)
         except TypeError as exc:  # an unknown option name: say so rather than ignore it
             raise OptionsError(f"Unknown restore option: {exc}.") from None
-        timings: dict[str, float] = {}
-        notes: list[str] = []
-        t0 = time.perf_counter()
-        pic = load_picture(image)
-        pic = self._limit_input(pic, opts, notes)
-        scale = self._limit_scale(pic, opts, notes)
+        req = _Request(progress)
+        pic, scale = req.stage("decode", self._decode, image, opts, req.notes)
         gray = pic.grayscale or is_visually_gray(pic.rgb)
-        timings["decode"] = time.perf_counter() - t0
-
         if opts.aligned:
-            return self._restore_aligned(pic, opts, scale, gray, timings, notes, progress)
-
-        t = time.perf_counter()
-        if progress:
-            progress("detect", 0, 1)
-        w, h = pic.size
-        found = self.detector.detect(_to_uint8(pic.rgb), opts.detection_threshold)
-        faces = select_faces(found, (w, h), opts.only_center_face, opts.min_face_size, opts.max_faces)
-        timings["detect"] = time.perf_counter() - t
-        if progress:
-            progress("detect", 1, 1)
-
-        t = time.perf_counter()
-        aligned = [align_face(pic.rgb, f.landmarks, self.crop_size) for f in faces]
-        crops = [c for c, _ in aligned]
-        restored = self.restore_crops(crops, opts.weight, opts.seed, opts.batch_size, progress)
-        if gray:
-            restored = [_gray3(r) for r in restored]
-        timings["restore"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        if progress:
-            progress("upsample", 0, 1)
-        use_bg = opts.background and scale > 1
-        canvas = (self.background if use_bg else LanczosUpsampler()).upscale(pic.rgb, scale)
-        if gray and use_bg:
-            canvas = _gray3(canvas)
-        timings["upsample"] = time.perf_counter() - t
-        if progress:
-            progress("upsample", 1, 1)
-
-        t = time.perf_counter()
-        if progress:
-            progress("paste", 0, 1)
-        masks = self._masks(restored)
-        sx, sy = canvas.shape[1] / w, canvas.shape[0] / h
-        to_canvas = np.diag([1 / sx, 1 / sy, 1.0])
-        patches = [
-            FacePatch(crop=r, mask=m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_canvas)[:2])
-            for r, m, (_, M) in zip(restored, masks, aligned)
-        ]
-        canvas = paste_faces(canvas, patches)
-        alpha = resize(pic.alpha, (canvas.shape[1], canvas.shape[0])) if pic.alpha is not None else None
-        timings["paste"] = time.perf_counter() - t
-        if progress:
-            progress("paste", 1, 1)
-
-        if not faces:
-            notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
+            return self._restore_aligned(req, pic, opts, scale, gray)
+        faces = req.stage("detect", self._detect, pic, opts, req.notes)
+        crops, matrices = req.stage("align", self._align, pic, faces)
+        restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
+        canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
+        picture = req.stage("paste", self._paste, pic, canvas, restored, matrices)
         records = [
-            RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, _to_uint8(c), _to_uint8(r))
-            for f, c, r in zip(faces, crops, restored)
+            RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, to_uint8(c), to_uint8(r))
+            for f, c, r in zip(faces, crops, restored, strict=True)
         ]
-        timings["total"] = time.perf_counter() - t0
-        return RestorationResult(pic.with_pixels(canvas, alpha), records, timings, notes, scale)
+        return req.finish(picture, records, scale)
 
-    def _restore_aligned(
-        self,
-        pic: Picture,
-        opts: RestoreOptions,
-        scale: float,
-        gray: bool,
-        timings: dict[str, float],
-        notes: list[str],
-        progress: Progress | None,
-    ) -> RestorationResult:
-        t = time.perf_counter()
+    def _restore_aligned(self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool) -> RestorationResult:
+        """An aligned face crop goes straight to the model; the whole image is the face."""
         w, h = pic.size
         if w != h:
-            notes.append(f"Aligned input is {w}x{h}, not square; it was stretched to {self.crop_size}x{self.crop_size}.")
-        crop = resize(pic.rgb, (self.crop_size, self.crop_size), cv2.INTER_LINEAR if w < self.crop_size else cv2.INTER_AREA)
-        restored = self.restore_crops([crop], opts.weight, opts.seed, 1, progress)[0]
-        if gray:
-            restored = _gray3(restored)
-        out = resize(restored, output_size((w, h), scale))
-        alpha = resize(pic.alpha, (out.shape[1], out.shape[0])) if pic.alpha is not None else None
-        timings["restore"] = time.perf_counter() - t
-        timings["total"] = sum(timings.values())
-        lm = template_for(self.crop_size) * np.array([w / self.crop_size, h / self.crop_size])
-        face = RestoredFace(np.array([0, 0, w, h], np.float32), lm.astype(np.float32), 1.0, _to_uint8(crop), _to_uint8(restored))
-        return RestorationResult(pic.with_pixels(out, alpha), [face], timings, notes, scale)
+            req.notes.append(f"Aligned input is {w}x{h}, not square; it was stretched to {self.crop_size}x{self.crop_size}.")
+        crop = req.stage("align", resize_to, pic.rgb, self.crop_size, cv2.INTER_LINEAR)
+        restored = req.stage("restore", self._restore_faces, [crop], replace(opts, batch_size=1), gray, steps=True)[0]
+        out = req.stage("upsample", resize, restored, output_size((w, h), scale))
+        landmarks = template_for(self.crop_size) * np.array([w / self.crop_size, h / self.crop_size])
+        face = RestoredFace(
+            np.array([0, 0, w, h], np.float32), landmarks.astype(np.float32), 1.0, to_uint8(crop), to_uint8(restored)
+        )
+        return req.finish(_with_pixels(pic, out), [face], scale)
+
+    # ------------------------------------------------------------------ the stages
+    @staticmethod
+    def _decode(image: ImageLike, opts: RestoreOptions, notes: list[str]) -> tuple[Picture, float]:
+        """The picture within ``max_input_pixels``, and the upscale that keeps the output within its limit."""
+        pic = load_picture(image)
+        w, h = pic.size
+        if opts.max_input_pixels is not None and w * h > opts.max_input_pixels:
+            size = output_size((w, h), math.sqrt(opts.max_input_pixels / (w * h)))
+            notes.append(
+                f"The image ({w}x{h}) was downscaled to {size[0]}x{size[1]} to fit the {opts.max_input_pixels / 1e6:.0f} MP limit."
+            )
+            pic = pic.with_pixels(resize(pic.rgb, size), resize(pic.alpha, size) if pic.alpha is not None else None)
+            w, h = size
+        scale = opts.upscale
+        if w * h * scale * scale > opts.max_output_pixels:
+            scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
+            notes.append(
+                f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {opts.max_output_pixels / 1e6:.0f} MP."
+            )
+        return pic, scale
+
+    def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> list[Detection]:
+        found = self.detector.detect(to_uint8(pic.rgb), opts.detection_threshold)
+        faces = select_faces(found, pic.size, opts.only_center_face, opts.min_face_size, opts.max_faces)
+        if not faces:
+            notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
+        return faces
+
+    def _align(self, pic: Picture, faces: list[Detection]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        aligned = [align_face(pic.rgb, f.landmarks, self.crop_size) for f in faces]
+        return [crop for crop, _ in aligned], [matrix for _, matrix in aligned]
+
+    def _restore_faces(
+        self, crops: list[np.ndarray], opts: RestoreOptions, gray: bool, report: Callable[[int, int], None]
+    ) -> list[np.ndarray]:
+        restored = self.restore_crops(crops, opts.weight, opts.seed, opts.batch_size, report)
+        return [_gray3(r) for r in restored] if gray else restored
+
+    def _upsample(
+        self, pic: Picture, scale: float, opts: RestoreOptions, gray: bool, report: Callable[[int, int], None]
+    ) -> np.ndarray:
+        use_network = opts.upsample_background and scale > 1
+        canvas = (self.upsampler if use_network else LanczosUpsampler()).upscale(pic.rgb, scale, report)
+        return _gray3(canvas) if gray and use_network else canvas
+
+    def _paste(self, pic: Picture, canvas: np.ndarray, restored: list[np.ndarray], matrices: list[np.ndarray]) -> Picture:
+        w, h = pic.size
+        to_canvas = np.diag([w / canvas.shape[1], h / canvas.shape[0], 1.0])
+        patches = [
+            FacePatch(crop=r, mask=m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_canvas)[:2])
+            for r, m, M in zip(restored, self._masks(restored), matrices, strict=True)
+        ]
+        return _with_pixels(pic, paste_faces(canvas, patches))
 
     def _masks(self, restored: list[np.ndarray]) -> list[np.ndarray]:
         box = feathered_box(self.crop_size)
         if self.parser is None or not restored:
             return [box] * len(restored)
-        return [m * box for m in self.parser.masks(restored)]  # type: ignore[attr-defined]
-
-    @staticmethod
-    def _limit_input(pic: Picture, opts: RestoreOptions, notes: list[str]) -> Picture:
-        w, h = pic.size
-        if opts.max_input_pixels is None or w * h <= opts.max_input_pixels:
-            return pic
-        f = math.sqrt(opts.max_input_pixels / (w * h))
-        size = output_size((w, h), f)
-        notes.append(f"The image ({w}x{h}) was downscaled to {size[0]}x{size[1]} to fit the {opts.max_input_pixels / 1e6:.0f} MP limit.")
-        alpha = resize(pic.alpha, size) if pic.alpha is not None else None
-        return pic.with_pixels(resize(pic.rgb, size), alpha)
-
-    @staticmethod
-    def _limit_scale(pic: Picture, opts: RestoreOptions, notes: list[str]) -> float:
-        w, h = pic.size
-        scale = opts.upscale
-        if w * h * scale * scale > opts.max_output_pixels:
-            scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
-            notes.append(f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {opts.max_output_pixels / 1e6:.0f} MP.")
-        return scale
+        return [m * box for m in self.parser.masks(restored)]
 
 
-__all__ = ["OptionsError", "Progress", "RestorationResult", "RestoreOptions", "RestoredFace", "Restorer", "pick_device", "Detection"]
+def _with_pixels(pic: Picture, rgb: np.ndarray) -> Picture:
+    """``pic`` with new pixels of another size; its alpha is resized to match."""
+    size = (rgb.shape[1], rgb.shape[0])
+    return pic.with_pixels(rgb, resize(pic.alpha, size) if pic.alpha is not None else None)
+
+
+__all__ = ["STAGES", "Progress", "RestorationResult", "RestoreOptions", "RestoredFace", "Restorer"]

@@ -1,22 +1,29 @@
 """Serving helpers for long-running front ends (the Gradio app, an HTTP server): which models are
-available, which one to use by default and why, and restorers built once and shared.
+available, which one to use by default and why, and the parts of restorers built once and shared.
 
 No UI code here: front ends call these and present the results.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, TypeVar
 
 from . import zoo
-from .errors import GFPGANError
+from .devices import pick_device
+from .errors import GFPGANError, InputNotFoundError
+from .options import DETECTORS, UPSAMPLERS, check_choice
+from .parts import build_detector, build_parser, build_upsampler, load_face_model
 from .pipeline import Restorer
 
+log = logging.getLogger(__name__)
 PREFERENCE = ("v1.4", "v1.3", "v1.2")  # best first
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,9 +34,21 @@ class ModelChoice:
 
 
 class ModelService:
-    """Thread-safe cache of :class:`Restorer` objects keyed by (model, detector, background).
+    """The models a server offers, each part built once and shared by every request.
 
-    ``custom_model`` is a local weights file (e.g. a fine-tuned checkpoint) offered as "custom".
+    One network per model key, one detector per name, one upsampler per name and one face parser,
+    composed into a :class:`Restorer` per request (composition costs nothing). A part is built under
+    its own lock, so a request never waits behind the download of a part it does not use; parts
+    already built are read without any lock.
+
+    Args:
+        custom_model: a local weights file (e.g. a fine-tuned checkpoint) offered as "custom".
+        device: "auto", "cpu", "cuda", ... (float16 on CUDA).
+        weights_dir: the weights cache (default ``$GFPGAN_WEIGHTS_DIR`` or ``weights/``).
+        download: fetch missing weights (never when ``HF_HUB_OFFLINE`` is set).
+
+    Raises:
+        InputNotFoundError: ``custom_model`` is not a file.
     """
 
     def __init__(
@@ -38,17 +57,17 @@ class ModelService:
         device: str = "auto",
         weights_dir: str | os.PathLike | None = None,
         download: bool = True,
-        log: Callable[[str], None] = print,
     ) -> None:
         self.custom_model = Path(custom_model) if custom_model else None
         if self.custom_model is not None and not self.custom_model.is_file():
-            raise GFPGANError(f"No weights file at {self.custom_model}.")
-        self.device = device
+            raise InputNotFoundError(f"No weights file at {self.custom_model}.")
+        self.device = pick_device(device)
+        self.half = self.device.type == "cuda"
         self.weights_dir = weights_dir
         self.download = download and not zoo.is_offline()
-        self.log = log
-        self._restorers: dict[tuple[str, str, str], Restorer] = {}
-        self._lock = threading.Lock()
+        self._parts: dict[tuple[str, str], Any] = {}
+        self._locks: dict[tuple[str, str], threading.Lock] = {}
+        self._locks_guard = threading.Lock()
 
     # ------------------------------------------------------------ what can be used
     def restorer_names(self) -> list[str]:
@@ -92,34 +111,46 @@ class ModelService:
             )
         return None, "no model weights are available: run `python -m gfpgan_core download v1.4`"
 
-    # ------------------------------------------------------------ restorers, built once
-    def get(self, key: str, detector: str = "auto", background: str = "auto") -> Restorer:
-        cache_key = (key, detector, background)
-        with self._lock:  # one build at a time; later calls reuse it
-            restorer = self._restorers.get(cache_key)
-            if restorer is None:
-                model = str(self.custom_model) if key == "custom" else key
-                restorer = Restorer.from_pretrained(
-                    model,
-                    device=self.device,
-                    detector=detector,
-                    background=background,
-                    weights_dir=self.weights_dir,
-                    download=self.download,
-                    log_fn=self.log,
-                )
-                if key == "custom":
-                    restorer.model_name = f"custom ({self.custom_model.name})"  # type: ignore[union-attr]
-                self._restorers[cache_key] = restorer
-                self.log(f"loaded {restorer.describe()}")
-            return restorer
+    # ------------------------------------------------------------ parts, built once
+    def _part(self, kind: str, name: str, build: Callable[[], T]) -> T:
+        key = (kind, name)
+        if key in self._parts:  # the common case: built already, no lock
+            return self._parts[key]
+        with self._locks_guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:  # one build per part; other parts stay free meanwhile
+            if key not in self._parts:
+                self._parts[key] = build()
+                log.info(f"loaded the {kind} {name}")
+            return self._parts[key]
+
+    def _face_model(self, key: str) -> tuple[Any, str]:
+        model = str(self.custom_model) if key == "custom" else key
+        net, name = load_face_model(model, self.weights_dir, self.download)
+        if key == "custom":
+            name = f"custom ({name})"
+        dtype = Restorer.dtype_for(self.half)
+        return net.to(self.device, dtype).eval().requires_grad_(False), name
+
+    def get(self, key: str, detector: str = "auto", upsampler: str = "auto") -> Restorer:
+        """A restorer for model ``key`` with the named detector and background upsampler."""
+        check_choice("detector", detector, DETECTORS)
+        check_choice("upsampler", upsampler, UPSAMPLERS)
+        net, name = self._part("model", key, lambda: self._face_model(key))
+        det, det_note = self._part("detector", detector, lambda: build_detector(detector, self.device, self.weights_dir, self.download))
+        ups, ups_note = self._part(
+            "upsampler", upsampler, lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download)
+        )
+        parser, parser_note = self._part("parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download))
+        notes = [n for n in (det_note, ups_note, parser_note) if n]
+        return Restorer(net, detector=det, upsampler=ups, parser=parser, device=self.device, half=self.half, model_name=name, notes=notes)
 
     def warm_up(self) -> None:
         """Fetch and load the default model at start, so the first visitor does not wait for it."""
         key, why = self.default_model()
-        self.log(f"default model: {key} — {why}")
+        log.info(f"default model: {key} — {why}")
         if key is not None:
             try:
-                self.get(key)
+                log.info(f"ready: {self.get(key).describe()}")
             except GFPGANError as exc:
-                self.log(f"could not load {key}: {exc}")
+                log.warning(f"could not load {key}: {exc}")

@@ -14,10 +14,10 @@ indices is all multi-GPU would need.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import json
+import logging
 import time
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -32,8 +32,16 @@ from . import losses as L
 from .archs import GFPGANConfig, GFPGANv1Clean
 from .archs.arcface import ResNetArcFace
 from .archs.discriminators import FacialComponentDiscriminator, StyleGAN2Discriminator
+from .checkpoint import read_state_dict
 from .degradation import REFERENCE_SIZE, DegradationConfig, degrade_pair
-from .errors import GFPGANError
+from .devices import pick_device
+from .errors import CheckpointError, GFPGANError, WeightsMissingError
+from .faces import YuNetDetector, align_face, template_for
+from .images import Picture, list_images, read_image, resize_to, to_uint8, write_image
+from .metrics import psnr
+from .zoo import resolve_weights
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -136,13 +144,8 @@ def component_boxes(landmarks: np.ndarray) -> dict[str, np.ndarray]:
     return {"left_eye": box(eye_l, half_eye), "right_eye": box(eye_r, half_eye), "mouth": box(mouth, half_mouth)}
 
 
-def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] = print) -> list[FaceSample]:
+def prepare_faces(config: TrainConfig, cache: Path) -> list[FaceSample]:
     """Load aligned faces and align faces out of photos; landmarks detected once, cached in JSON."""
-    from .cli import list_images
-    from .faces import YuNetDetector, align_face, template_for
-    from .images import Picture, read_image, write_image
-    from .metrics import resize_to
-
     size = config.model.out_size
     detector = YuNetDetector()
     cache.mkdir(parents=True, exist_ok=True)
@@ -155,7 +158,7 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
             img = read_image(path).rgb
             img512 = resize_to(img, REFERENCE_SIZE)
             if key not in known:
-                faces = detector.detect(np.round(img512 * 255).astype(np.uint8), 0.5)
+                faces = detector.detect(to_uint8(img512), 0.5)
                 centre = np.full(2, REFERENCE_SIZE / 2)
                 known[key] = (min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist() if faces else template_for(REFERENCE_SIZE).tolist())
             samples.append(FaceSample(key, img512, np.array(known[key], np.float32) * size / REFERENCE_SIZE))
@@ -165,9 +168,9 @@ def prepare_faces(config: TrainConfig, cache: Path, echo: Callable[[str], None] 
             try:
                 img = read_image(path).rgb
             except GFPGANError as exc:
-                echo(f"skipped {path.name}: {exc}")
+                log.warning(f"skipped {path.name}: {exc}")
                 continue
-            faces = [f for f in detector.detect(np.round(img * 255).astype(np.uint8), 0.8) if f.size >= config.data.min_face_size]
+            faces = [f for f in detector.detect(to_uint8(img), 0.8) if f.size >= config.data.min_face_size]
             for i, face in enumerate(faces):
                 key = f"{Path(folder).name}/{path.stem}_{i:02d}"
                 crop, _ = align_face(img, face.landmarks, REFERENCE_SIZE)
@@ -215,13 +218,8 @@ def make_batch(
 class Trainer:
     """Holds the networks, optimisers and EMA; ``step(it)`` runs one iteration."""
 
-    def __init__(self, config: TrainConfig, train: list[FaceSample], val: list[FaceSample], echo: Callable[[str], None] = print) -> None:
-        from .checkpoint import read_state_dict
-        from .pipeline import pick_device
-        from .zoo import resolve_weights
-
+    def __init__(self, config: TrainConfig, train: list[FaceSample], val: list[FaceSample]) -> None:
         self.config = config
-        self.echo = echo
         self.train_samples, self.val_samples = train, val
         self.device = pick_device(config.device)
         if config.threads:
@@ -233,7 +231,7 @@ class Trainer:
             path, _ = resolve_weights(config.init)
             state = read_state_dict(path)
             self.net_g.load_state_dict(state)
-            echo(f"fine-tuning from {path}")
+            log.info(f"fine-tuning from {path}")
         if config.decoder:
             state = read_state_dict(config.decoder)
             self.net_g.stylegan_decoder.load_state_dict(state)
@@ -259,21 +257,17 @@ class Trainer:
         self.iteration = 0
 
     def _optional_net(self, weights: str | None, build: Callable[[], nn.Module], what: str) -> nn.Module | None:
-        from .checkpoint import read_state_dict
-        from .errors import CheckpointError, WeightsMissingError
-        from .zoo import resolve_weights
-
         if not weights:
-            self.echo(f"{what}: off")
+            log.info(f"{what}: off")
             return None
         try:
             path, _ = resolve_weights(weights, download=False)
             net = build()
             net.load_state_dict(read_state_dict(path))
         except (WeightsMissingError, CheckpointError, RuntimeError) as exc:
-            self.echo(f"{what}: off ({exc})")
+            log.info(f"{what}: off ({exc})")
             return None
-        self.echo(f"{what}: on ({path.name})")
+        log.info(f"{what}: on ({path.name})")
         return net.to(self.device).eval().requires_grad_(False)
 
     def _seed(self, it: int) -> np.random.Generator:
@@ -289,7 +283,7 @@ class Trainer:
         lq, gt = lq.to(self.device), gt.to(self.device)
         boxes = {k: v.to(self.device) for k, v in boxes.items()}
         comp_size = max(8, round(cfg.component_size * cfg.model.out_size / REFERENCE_SIZE))
-        log: dict[str, float] = {}
+        row: dict[str, float] = {}
 
         # generator
         self.net_g.train()
@@ -318,8 +312,8 @@ class Trainer:
         total.backward()  # type: ignore[union-attr]
         self.opt_g.step()
         self._update_ema(it)
-        log.update({k: float(v.detach()) for k, v in terms.items()})
-        log["l_g_total"] = float(total.detach())  # type: ignore[union-attr]
+        row.update({k: float(v.detach()) for k, v in terms.items()})
+        row["l_g_total"] = float(total.detach())  # type: ignore[union-attr]
 
         # discriminators
         self.net_d.requires_grad_(True)
@@ -331,9 +325,9 @@ class Trainer:
             real = gt.detach().requires_grad_(True)
             r1 = L.r1_penalty(self.net_d(real), real)
             (lw.r1 / 2 * r1 * lw.r1_every).backward()
-            log["l_d_r1"] = float(r1.detach())
+            row["l_d_r1"] = float(r1.detach())
         self.opt_d.step()
-        log["l_d"] = float(l_d.detach())
+        row["l_d"] = float(l_d.detach())
         if self.opt_c is not None:
             self.net_components.requires_grad_(True)
             l_c = sum(
@@ -343,11 +337,11 @@ class Trainer:
             self.opt_c.zero_grad(set_to_none=True)
             l_c.backward()  # type: ignore[union-attr]
             self.opt_c.step()
-            log["l_d_components"] = float(l_c.detach())  # type: ignore[union-attr]
+            row["l_d_components"] = float(l_c.detach())  # type: ignore[union-attr]
         self.sched_g.step()
         self.sched_d.step()
         self.iteration = it
-        return log
+        return row
 
     @torch.no_grad()
     def _update_ema(self, it: int) -> None:
@@ -362,8 +356,6 @@ class Trainer:
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
         """PSNR of the EMA model and of the degraded input on the held-out faces (fixed degradations)."""
-        from .metrics import psnr
-
         if not self.val_samples:
             return {}
         scores, base = [], []
@@ -453,37 +445,37 @@ def plot_losses(log_file: Path, out_png: Path) -> None:
     plt.close(fig)
 
 
-def train(config: TrainConfig, resume: bool = True, echo: Callable[[str], None] = print, max_steps: int | None = None) -> Trainer:
+def train(config: TrainConfig, resume: bool = True, max_steps: int | None = None) -> Trainer:
     """Run (or resume) training; returns the trainer. ``max_steps`` stops early (for tests)."""
     from tqdm import tqdm
 
     out_dir = Path(config.output_dir) / config.name
     out_dir.mkdir(parents=True, exist_ok=True)
-    samples = prepare_faces(config, out_dir / "cache", echo)
+    samples = prepare_faces(config, out_dir / "cache")
     train_set, val_set = split(samples, config.data.val_fraction)
     if not train_set:
         raise GFPGANError("No training faces found: check data.folders / data.align_from in the config.")
     (out_dir / "split.json").write_text(json.dumps({"train": [s.name for s in train_set], "val": [s.name for s in val_set]}, indent=1))
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
-    echo(f"{len(train_set)} training faces, {len(val_set)} held out")
-    trainer = Trainer(config, train_set, val_set, echo)
+    log.info(f"{len(train_set)} training faces, {len(val_set)} held out")
+    trainer = Trainer(config, train_set, val_set)
     state_file = out_dir / "training_state.pt"
     if resume and state_file.is_file():
         trainer.load_state(torch.load(state_file, map_location=trainer.device, weights_only=True))
-        echo(f"resumed at iteration {trainer.iteration}")
+        log.info(f"resumed at iteration {trainer.iteration}")
     log_file = out_dir / "loss_log.jsonl"
     stop = config.iterations if max_steps is None else min(config.iterations, trainer.iteration + max_steps)
     bar = tqdm(total=stop, initial=trainer.iteration, desc=config.name, unit="it")
     t0 = time.perf_counter()
-    with log_file.open("a") as log:
+    with log_file.open("a") as loss_log:
         while trainer.iteration < stop:
             row = trainer.step()
             it = trainer.iteration
             if it % config.val_every == 0 or it == stop:
                 row.update(trainer.validate())
             if it % config.log_every == 0 or "val_psnr" in row:
-                log.write(json.dumps({"iter": it, "time": round(time.perf_counter() - t0, 2), **row}) + "\n")
-                log.flush()
+                loss_log.write(json.dumps({"iter": it, "time": round(time.perf_counter() - t0, 2), **row}) + "\n")
+                loss_log.flush()
                 bar.set_postfix(l_pix=f"{row['l_pix']:.3f}", **({"val": f"{row['val_psnr']:.2f}"} if "val_psnr" in row else {}))
             if it % config.save_every == 0 or it == stop:
                 trainer.save(out_dir)
@@ -491,18 +483,3 @@ def train(config: TrainConfig, resume: bool = True, echo: Callable[[str], None] 
             bar.update(1)
     bar.close()
     return trainer
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("config", help="YAML file with TrainConfig fields (see configs/)")
-    p.add_argument("--iterations", type=int, help="override the config's iteration count")
-    p.add_argument("--device", help="override the config's device")
-    p.add_argument("--restart", action="store_true", help="ignore a saved training state and start over")
-    p.set_defaults(handler=_run)
-
-
-def _run(args: argparse.Namespace, echo: Callable[[str], None]) -> int:
-    overrides = {k: v for k, v in (("iterations", args.iterations), ("device", args.device)) if v is not None}
-    config = load_config(args.config, overrides)
-    train(config, resume=not args.restart, echo=echo)
-    return 0

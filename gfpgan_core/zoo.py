@@ -13,6 +13,7 @@ release is tried next.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -21,11 +22,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 from .archs import GFPGANConfig, SRVGGConfig
 from .checkpoint import ArchConfig
-from .errors import CheckpointError, WeightsMissingError, first_line
+from .errors import CheckpointError, UnknownModelError, WeightsMissingError, first_line
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["restorer", "background", "detector", "parser", "training"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -144,20 +148,14 @@ ZOO: dict[str, ZooEntry] = {
     )
 }
 
-RESTORERS = tuple(name for name, e in ZOO.items() if e.kind == "restorer")
-
-
-def register(entry: ZooEntry) -> None:
-    """Add an entry (used for the bundled small model and by users with their own checkpoints)."""
-    ZOO[entry.name] = entry
-
 
 def get_entry(name: str) -> ZooEntry:
+    """The entry called ``name`` (or one of its aliases, or its file name), case-insensitive."""
     key = name.strip().lower()
     for entry in ZOO.values():
         if key == entry.name.lower() or key in entry.aliases or key == entry.filename.lower():
             return entry
-    raise KeyError(f"Unknown model {name!r}; known: {', '.join(ZOO)}.")
+    raise UnknownModelError(f"Unknown model {name!r}; known: {', '.join(ZOO)}.")
 
 
 def weights_dir(override: str | os.PathLike | None = None) -> Path:
@@ -265,12 +263,7 @@ def _sources(entry: ZooEntry) -> list[tuple[str, str, Fetcher]]:
     return sources
 
 
-def ensure_weights(
-    entry: ZooEntry | str,
-    directory: str | os.PathLike | None = None,
-    download: bool = True,
-    log: Callable[[str], None] | None = None,
-) -> Path:
+def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = None, download: bool = True) -> Path:
     """Path to the entry's verified weights, downloading them if allowed.
 
     Downloads go to a temporary folder beside the target and are moved into place only after the
@@ -299,8 +292,7 @@ def ensure_weights(
             continue
         staging = Path(tempfile.mkdtemp(prefix=f".{entry.filename}.", dir=folder))
         try:
-            if log:
-                log(f"Downloading {entry.filename} from {label} ...")
+            log.info(f"Downloading {entry.filename} from {label} ...")
             got = fetch(staging)
             digest = sha256_of(got)
             if entry.sha256 is not None and not digest.startswith(entry.sha256):
@@ -317,20 +309,17 @@ def ensure_weights(
 
 
 def resolve_weights(
-    model: str | os.PathLike,
-    directory: str | os.PathLike | None = None,
-    download: bool = True,
-    log: Callable[[str], None] | None = None,
+    model: str | os.PathLike, directory: str | os.PathLike | None = None, download: bool = True
 ) -> tuple[Path, ZooEntry | None]:
     """A zoo name or a local file path -> (path on disk, zoo entry or None for a user file)."""
     text = os.fspath(model)
     try:
         entry = get_entry(text)
-    except KeyError:
+    except UnknownModelError:
         path = Path(text).expanduser()
         if path.is_file():
             return path, None
         if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or os.sep in text:
             raise WeightsMissingError(f"No weights file at {path}.") from None
-        raise WeightsMissingError(f"Unknown model {text!r}: use one of {', '.join(ZOO)} or a path to a weights file.") from None
-    return ensure_weights(entry, directory, download=download, log=log), entry
+        raise UnknownModelError(f"Unknown model {text!r}: use one of {', '.join(ZOO)} or a path to a weights file.") from None
+    return ensure_weights(entry, directory, download=download), entry

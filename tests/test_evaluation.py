@@ -8,6 +8,7 @@ from PIL import Image
 
 from conftest import DATA, need, photos
 from gfpgan_core import metrics
+from gfpgan_core.images import resize_to
 from gfpgan_core.degradation import DegradationConfig, degrade, degrade_folder, degrade_pair, image_seed
 from gfpgan_core.evaluation import BASELINE, evaluate
 
@@ -46,7 +47,7 @@ def test_degradation_is_seeded_and_in_range():
 def test_small_models_get_the_reference_scale_degradation():
     """Degrading at 512 and resizing to 128 is milder than applying the 512 ranges at 128 directly."""
     gt512 = np.asarray(Image.open(photos("hq_faces_512", 1)[0]).convert("RGB")).astype(np.float32) / 255
-    gt128 = metrics.resize_to(gt512, 128)
+    gt128 = resize_to(gt512, 128)
     at_reference, at_128 = [], []
     for seed in range(8):
         lq, gt = degrade_pair(gt512, np.random.default_rng(seed), 128)
@@ -72,7 +73,7 @@ def test_evaluate_reports_model_and_baseline(tmp_path, tiny_checkpoint):
     hq.mkdir()
     for p in photos("hq_faces_512", 3):
         (hq / p.name).write_bytes(p.read_bytes())
-    report = evaluate(str(tiny_checkpoint), tmp_path / "eval", hq_dir=hq, download=False, echo=lambda m: None)
+    report = evaluate(str(tiny_checkpoint), tmp_path / "eval", hq_dir=hq, download=False)
     summary = report["summary"]
     assert set(summary) == {BASELINE, "tiny_gfpgan.pth"}
     for method in summary.values():
@@ -82,11 +83,11 @@ def test_evaluate_reports_model_and_baseline(tmp_path, tiny_checkpoint):
     assert BASELINE in table and "psnr" in table
     cached = sorted((tmp_path / "eval" / "cache").glob("*/*.png"))
     assert len(cached) == 3
-    again = evaluate(str(tiny_checkpoint), tmp_path / "eval", hq_dir=hq, download=False, echo=lambda m: None)
+    again = evaluate(str(tiny_checkpoint), tmp_path / "eval", hq_dir=hq, download=False)
     assert again["summary"] == summary  # the synthetic set is cached and fixed
     assert json.loads((tmp_path / "eval" / "results.json").read_text())["images"] == 3
 
 
 def test_evaluate_no_reference(tmp_path, tiny_checkpoint):
-    report = evaluate(str(tiny_checkpoint), tmp_path / "e", lq_dir=need(DATA / "lq_faces_512"), limit=2, download=False, echo=lambda m: None)
+    report = evaluate(str(tiny_checkpoint), tmp_path / "e", lq_dir=need(DATA / "lq_faces_512"), limit=2, download=False)
     assert report["summary"][BASELINE]["psnr"] is None and report["summary"][BASELINE]["niqe"] > 0

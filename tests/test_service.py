@@ -14,7 +14,7 @@ from gfpgan_core.service import ModelService
 
 
 def _service(weights_dir):
-    return ModelService(weights_dir=weights_dir, download=False, log=lambda _: None)
+    return ModelService(weights_dir=weights_dir, download=False)
 
 
 def test_offline_with_nothing_on_disk_says_what_to_do(tmp_path):
@@ -33,7 +33,7 @@ def test_a_bundled_model_is_the_offline_fallback(tmp_path, monkeypatch):
     service = _service(tmp_path / "empty")
     key, why = service.default_model()
     assert key == "tiny-bundled" and "trained by this project" in why and "download v1.4" in why
-    restorer = service.get(key, detector="yunet", background="lanczos")
+    restorer = service.get(key, detector="yunet", upsampler="lanczos")
     assert restorer.crop_size == TINY_CONFIG["out_size"]
 
 

