@@ -144,7 +144,9 @@ def run_request(
         raise GFPGANError("Not enough memory for this image; try a smaller one or a lower rescale factor.") from None
     except Exception as exc:  # the server keeps serving whatever happens
         log.exception("restore failed")
-        raise GFPGANError(f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image.") from None
+        raise GFPGANError(
+            f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image."
+        ) from None
 
 
 def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, str]]:
@@ -207,8 +209,8 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
     default_key, default_reason = service.default_model()
     choices = [(c.label, c.key) for c in service.choices()]
 
-    def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]
-        """Restore every face in a photo. Returns the restored PNG, a gallery of face pairs, a summary and a before/after pair."""
+    def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008 (Gradio's pattern)
+        """Restore every face in a photo: the restored PNG, a gallery of face pairs, a summary, a before/after pair."""
         sweep_outputs(limits.keep_outputs_s)
         started = time.perf_counter()
         try:
@@ -228,34 +230,50 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
         png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
         return png, gallery, write_summary(result, restorer), before_after
 
-    with gr.Blocks(title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(300, limits.keep_outputs_s)) as demo:
+    with gr.Blocks(
+        title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(300, limits.keep_outputs_s)
+    ) as demo:
         gr.Markdown(
             "# GFPGAN face restoration\n"
-            "Upload an old, blurry or low-resolution photo: every face is restored with a pretrained face GAN prior "
-            "([GFPGAN](https://arxiv.org/abs/2101.04061), Wang et al., CVPR 2021) and the rest of the picture is upscaled."
+            "Upload an old, blurry or low-resolution photo: every face is restored with a pretrained face GAN "
+            "prior ([GFPGAN](https://arxiv.org/abs/2101.04061), Wang et al., CVPR 2021) and the rest of the "
+            "picture is upscaled."
         )
-        status = gr.Markdown(f"Model in use by default: **{default_key or 'none'}** — {default_reason}.", elem_id="model-status")
+        status = gr.Markdown(
+            f"Model in use by default: **{default_key or 'none'}** — {default_reason}.", elem_id="model-status"
+        )
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = PhotoInput(
-                    type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], label="Photo", elem_id="input-image"
+                    type="filepath",
+                    image_mode=None,
+                    sources=["upload", "clipboard", "webcam"],
+                    label="Photo",
+                    elem_id="input-image",
                 )
                 model = gr.Dropdown(choices=choices, value=default_key, label="Model", elem_id="model")
                 rescale = gr.Slider(1, 4, value=DEFAULTS.upscale, step=0.5, label="Rescaling factor")
                 weight = gr.Slider(
-                    0, 1, value=DEFAULTS.weight, step=0.05, label="Fidelity weight (0 = keep the input face, 1 = full restoration)"
+                    0,
+                    1,
+                    value=DEFAULTS.weight,
+                    step=0.05,
+                    label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
                 )
                 with gr.Accordion("Advanced", open=False):
                     only_center = gr.Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
                     background = gr.Checkbox(
-                        DEFAULTS.upsample_background, label="Upsample the background (Real-ESRGAN when available, else Lanczos)"
+                        DEFAULTS.upsample_background,
+                        label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
                     )
                     detector = gr.Radio(list(DETECTORS), value="auto", label="Face detector")
                 run = gr.Button("Restore", variant="primary", elem_id="restore-button")
             with gr.Column(scale=2):
                 summary = gr.Markdown(elem_id="summary")
                 slider = gr.ImageSlider(label="Before / after", type="filepath", format="png", elem_id="slider")
-                gallery = gr.Gallery(label="Faces (input | restored)", columns=3, format="png", object_fit="contain", elem_id="faces")
+                gallery = gr.Gallery(
+                    label="Faces (input | restored)", columns=3, format="png", object_fit="contain", elem_id="faces"
+                )
                 download = gr.File(label="Restored image (PNG, full resolution)", elem_id="download")
         if EXAMPLES:
             gr.Examples(EXAMPLES, inputs=[image_in], label="Examples (public-domain portraits, degraded on purpose)")
@@ -275,10 +293,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_space else "127.0.0.1"))
     p.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", os.environ.get("PORT", 7860))))
     p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
-    p.add_argument("--model-path", default=os.environ.get("GFPGAN_MODEL_PATH"), help="a local checkpoint offered as 'custom'")
+    p.add_argument(
+        "--model-path", default=os.environ.get("GFPGAN_MODEL_PATH"), help="a local checkpoint offered as 'custom'"
+    )
     p.add_argument("--device", default=os.environ.get("GFPGAN_DEVICE", "auto"))
     p.add_argument("--weights-dir", default=os.environ.get("GFPGAN_WEIGHTS_DIR"))
-    p.add_argument("--concurrency", type=int, default=None, help="requests processed at once (default: 1 on CPU, 2 on GPU)")
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="requests processed at once (default: 1 on CPU, 2 on GPU)"
+    )
     p.add_argument("--no-warm-up", action="store_true", help="load the model on the first request instead of at start")
     return p.parse_args(argv)
 

@@ -17,7 +17,7 @@ def degrade(rgb: np.ndarray, scale: float, blur: float, noise: float, quality: i
     h, w = img.shape[:2]
     img = cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
     img = np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", img[:, :, ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _ok, buf = cv2.imencode(".jpg", img[:, :, ::-1].copy(), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1]
 
 

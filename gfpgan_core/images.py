@@ -8,6 +8,7 @@ any pixel is decoded; encoding writes pixels only (no EXIF, GPS or other metadat
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 from dataclasses import dataclass, replace
@@ -48,16 +49,13 @@ class Picture:
         """(width, height)."""
         return self.rgb.shape[1], self.rgb.shape[0]
 
-    def with_pixels(self, rgb: np.ndarray, alpha: np.ndarray | None) -> "Picture":
+    def with_pixels(self, rgb: np.ndarray, alpha: np.ndarray | None) -> Picture:
         return replace(self, rgb=np.ascontiguousarray(rgb, dtype=np.float32), alpha=alpha)
 
     def to_array(self) -> np.ndarray:
         """uint8 or uint16 array: (H, W) gray, (H, W, 2) gray+alpha, (H, W, 3) RGB or (H, W, 4) RGBA."""
         rgb = np.clip(self.rgb, 0.0, 1.0)
-        if self.grayscale:
-            colour = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None]
-        else:
-            colour = rgb
+        colour = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[:, :, None] if self.grayscale else rgb
         if self.alpha is not None:
             colour = np.concatenate([colour, np.clip(self.alpha, 0.0, 1.0)[:, :, None]], axis=2)
         if colour.shape[2] == 1:
@@ -78,10 +76,8 @@ def _check_pixels(width: int, height: int, max_pixels: int) -> None:
 
 def _from_pil(img: Image.Image, max_pixels: int) -> Picture:
     _check_pixels(img.width, img.height, max_pixels)
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block must not cost the image
         img = ImageOps.exif_transpose(img)
-    except Exception:  # a broken EXIF block must not cost the image
-        pass
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
         arr = np.asarray(img).astype(np.float32)
@@ -174,7 +170,9 @@ def picture_from_array(arr: np.ndarray, bgr: bool = False) -> Picture:
     if f.ndim == 2:
         return Picture(rgb=np.repeat(f[:, :, None], 3, axis=2), grayscale=True, bit_depth=bit_depth)
     if f.shape[2] == 2:
-        return Picture(rgb=np.repeat(f[:, :, :1], 3, axis=2), alpha=f[:, :, 1].copy(), grayscale=True, bit_depth=bit_depth)
+        return Picture(
+            rgb=np.repeat(f[:, :, :1], 3, axis=2), alpha=f[:, :, 1].copy(), grayscale=True, bit_depth=bit_depth
+        )
     colour = f[:, :, 2::-1] if bgr else f[:, :, :3]
     alpha = f[:, :, 3].copy() if f.shape[2] == 4 else None
     return Picture(rgb=np.ascontiguousarray(colour), alpha=alpha, bit_depth=bit_depth)
@@ -199,8 +197,10 @@ def is_visually_gray(rgb: np.ndarray, tolerance: float = 1.5 / 255) -> bool:
     """True for RGB images whose three channels carry the same values (scanned B&W photos)."""
     step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))
     sample = rgb[::step, ::step]
-    return bool(np.abs(sample[:, :, 0] - sample[:, :, 1]).max() <= tolerance
-                and np.abs(sample[:, :, 1] - sample[:, :, 2]).max() <= tolerance)
+    return bool(
+        np.abs(sample[:, :, 0] - sample[:, :, 1]).max() <= tolerance
+        and np.abs(sample[:, :, 1] - sample[:, :, 2]).max() <= tolerance
+    )
 
 
 def encode(picture: Picture, fmt: str = "png", quality: int = 95) -> bytes:
@@ -218,7 +218,11 @@ def encode(picture: Picture, fmt: str = "png", quality: int = 95) -> bytes:
     if arr.dtype == np.uint16:
         # OpenCV writes 16-bit PNG/TIFF in all channel layouts; it wants BGR(A)
         if arr.ndim == 3:
-            arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR) if arr.shape[2] in (3, 4) else arr
+            arr = (
+                cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA if arr.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+                if arr.shape[2] in (3, 4)
+                else arr
+            )
         ok, buf = cv2.imencode(".png" if fmt == "png" else ".tiff", arr)
         if not ok:
             raise ImageError(f"Could not encode the image as {fmt}.")

@@ -47,7 +47,7 @@ def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
 
 def style_loss(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
     """L1 between Gram matrices; the real side is a fixed target."""
-    return sum(F.l1_loss(gram_matrix(f), gram_matrix(r.detach())) for f, r in zip(fake_feats, real_feats))  # type: ignore[return-value]
+    return sum(F.l1_loss(gram_matrix(f), gram_matrix(r.detach())) for f, r in zip(fake_feats, real_feats, strict=False))  # type: ignore[return-value]
 
 
 def bce_logits(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -78,7 +78,12 @@ def identity_loss(identity_net: nn.Module, output: torch.Tensor, target: torch.T
 class PerceptualLoss(nn.Module):
     """VGG19 feature L1 plus a Gram style term, on ImageNet-normalised inputs in [0, 1]."""
 
-    def __init__(self, vgg_features: nn.Sequential, layer_weights: dict[str, float] | None = None, style_weight: float = 50.0) -> None:
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(
+        self, vgg_features: nn.Sequential, layer_weights: dict[str, float] | None = None, style_weight: float = 50.0
+    ) -> None:
         super().__init__()
         self.layer_weights = dict(layer_weights or DEFAULT_PERCEPTUAL_LAYERS)
         last = max(VGG19_LAYER_INDEX[name] for name in self.layer_weights)

@@ -9,7 +9,6 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from scipy.ndimage import convolve
 from scipy.special import gamma
@@ -29,7 +28,13 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
 
     return float(
         structural_similarity(
-            a.astype(np.float64), b.astype(np.float64), channel_axis=2, data_range=255.0, gaussian_weights=True, sigma=1.5, use_sample_covariance=False
+            a.astype(np.float64),
+            b.astype(np.float64),
+            channel_axis=2,
+            data_range=255.0,
+            gaussian_weights=True,
+            sigma=1.5,
+            use_sample_covariance=False,
         )
     )
 
@@ -42,7 +47,9 @@ def y_channel(rgb: np.ndarray) -> np.ndarray:
 
 def _cubic(x: np.ndarray) -> np.ndarray:
     ax = np.abs(x)
-    return np.where(ax <= 1, 1.5 * ax**3 - 2.5 * ax**2 + 1, np.where(ax <= 2, -0.5 * ax**3 + 2.5 * ax**2 - 4 * ax + 2, 0.0))
+    return np.where(
+        ax <= 1, 1.5 * ax**3 - 2.5 * ax**2 + 1, np.where(ax <= 2, -0.5 * ax**3 + 2.5 * ax**2 - 4 * ax + 2, 0.0)
+    )
 
 
 def half_size_matlab(img: np.ndarray) -> np.ndarray:
@@ -90,9 +97,9 @@ def _block_features(block: np.ndarray) -> list[float]:
     alpha, bl, br = _aggd(block)
     feats = [alpha, (bl + br) / 2]
     for shift in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        a, l, r = _aggd(block * np.roll(block, shift, axis=(0, 1)))
-        mean = (r - l) * gamma(2 / a) / gamma(1 / a) if math.isfinite(a) else float("nan")
-        feats += [a, mean, l, r]
+        a, left, right = _aggd(block * np.roll(block, shift, axis=(0, 1)))
+        mean = (right - left) * gamma(2 / a) / gamma(1 / a) if math.isfinite(a) else float("nan")
+        feats += [a, mean, left, right]
     return feats
 
 
@@ -117,7 +124,11 @@ def niqe(rgb: np.ndarray, block: int = 96) -> float:
         sigma = np.sqrt(np.abs(convolve(img * img, window, mode="nearest") - mu * mu))
         mscn = (img - mu) / (sigma + 1)
         b = block // scale
-        features.append(np.array([_block_features(mscn[i * b : (i + 1) * b, j * b : (j + 1) * b]) for j in range(nw) for i in range(nh)]))
+        features.append(
+            np.array(
+                [_block_features(mscn[i * b : (i + 1) * b, j * b : (j + 1) * b]) for j in range(nw) for i in range(nh)]
+            )
+        )
         if scale == 1:
             img = half_size_matlab(img / 255.0) * 255.0
     feats = np.concatenate(features, axis=1)
@@ -142,7 +153,7 @@ class IdentityModel:
     """
 
     def __init__(self) -> None:
-        import dlib  # noqa: F401  (ImportError when absent: the caller reports n/a)
+        import dlib
         import face_recognition_models as frm
 
         self._dlib = dlib

@@ -71,7 +71,10 @@ class RestoreOptions:
         checks = [
             (1 <= self.upscale <= MAX_UPSCALE, f"upscale must be between 1 and {MAX_UPSCALE:g}, not {self.upscale}"),
             (0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
-            (0 <= self.detection_threshold <= 1, f"detection_threshold must be between 0 and 1, not {self.detection_threshold}"),
+            (
+                0 <= self.detection_threshold <= 1,
+                f"detection_threshold must be between 0 and 1, not {self.detection_threshold}",
+            ),
             (self.batch_size >= 1, f"batch_size must be at least 1, not {self.batch_size}"),
             (self.min_face_size >= 0, f"min_face_size must be >= 0, not {self.min_face_size}"),
             (self.max_faces is None or self.max_faces >= 1, f"max_faces must be >= 1, not {self.max_faces}"),

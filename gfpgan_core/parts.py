@@ -27,14 +27,18 @@ log = logging.getLogger(__name__)
 WeightsDir = str | os.PathLike | None
 
 
-def load_face_model(model: str | os.PathLike, weights_dir: WeightsDir = None, download: bool = True) -> tuple[nn.Module, str]:
+def load_face_model(
+    model: str | os.PathLike, weights_dir: WeightsDir = None, download: bool = True
+) -> tuple[nn.Module, str]:
     """(network in eval mode on the CPU, display name) for a zoo name or a weights file."""
     path, entry = zoo.resolve_weights(model, weights_dir, download=download)
     net, _ = load_model(path, entry.config if entry else None)
     return net, entry.name if entry else Path(os.fspath(model)).name
 
 
-def _optional_weights(name: str, choice: str, wanted: str, weights_dir: WeightsDir, download: bool) -> tuple[Path | None, str | None]:
+def _optional_weights(
+    name: str, choice: str, wanted: str, weights_dir: WeightsDir, download: bool
+) -> tuple[Path | None, str | None]:
     """(weights path, None), or (None, a note) when ``choice`` is "auto" and the weights can't be had."""
     if choice not in ("auto", wanted):
         return None, None

@@ -23,10 +23,10 @@ def feathered_box(size: int) -> np.ndarray:
     Read-only and cached: shared by all requests, never mutated.
     """
     margin = max(1, size // 20)
-    mask = np.zeros((size, size), np.float32)
-    mask[margin:-margin, margin:-margin] = 1.0
+    box = np.zeros((size, size), np.float32)
+    box[margin:-margin, margin:-margin] = 1.0
     sigma = size / 64
-    mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=sigma, sigmaY=sigma)
+    mask: np.ndarray = cv2.GaussianBlur(box, (0, 0), sigmaX=sigma, sigmaY=sigma)
     mask.setflags(write=False)
     return mask
 

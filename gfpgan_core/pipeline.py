@@ -166,7 +166,16 @@ class Restorer:
         ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download)
         face_parser, parser_note = build_parser(parser, dev, weights_dir, download)
         notes = [n for n in (det_note, ups_note, parser_note) if n]
-        return cls(net, detector=det, upsampler=ups, parser=face_parser, device=dev, half=use_half, model_name=name, notes=notes)
+        return cls(
+            net,
+            detector=det,
+            upsampler=ups,
+            parser=face_parser,
+            device=dev,
+            half=use_half,
+            model_name=name,
+            notes=notes,
+        )
 
     def describe(self) -> str:
         """One line: model, device, detector, upsampler and masks in use."""
@@ -249,11 +258,15 @@ class Restorer:
         ]
         return req.finish(picture, records, scale)
 
-    def _restore_aligned(self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool) -> RestorationResult:
+    def _restore_aligned(
+        self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool
+    ) -> RestorationResult:
         """An aligned face crop goes straight to the model; the whole image is the face."""
         w, h = pic.size
         if w != h:
-            req.notes.append(f"Aligned input is {w}x{h}, not square; it was stretched to {self.crop_size}x{self.crop_size}.")
+            req.notes.append(
+                f"Aligned input is {w}x{h}, not square; it was stretched to {self.crop_size}x{self.crop_size}."
+            )
         crop = req.stage("align", resize_to, pic.rgb, self.crop_size, cv2.INTER_LINEAR)
         restored = req.stage("restore", self._restore_faces, [crop], replace(opts, batch_size=1), gray, steps=True)[0]
         out = req.stage("upsample", resize, restored, output_size((w, h), scale))
@@ -271,16 +284,18 @@ class Restorer:
         w, h = pic.size
         if opts.max_input_pixels is not None and w * h > opts.max_input_pixels:
             size = output_size((w, h), math.sqrt(opts.max_input_pixels / (w * h)))
+            limit_mp = opts.max_input_pixels / 1e6
             notes.append(
-                f"The image ({w}x{h}) was downscaled to {size[0]}x{size[1]} to fit the {opts.max_input_pixels / 1e6:.0f} MP limit."
+                f"The image ({w}x{h}) was downscaled to {size[0]}x{size[1]} to fit the {limit_mp:.0f} MP limit."
             )
             pic = pic.with_pixels(resize(pic.rgb, size), resize(pic.alpha, size) if pic.alpha is not None else None)
             w, h = size
         scale = opts.upscale
         if w * h * scale * scale > opts.max_output_pixels:
             scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
+            limit_mp = opts.max_output_pixels / 1e6
             notes.append(
-                f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {opts.max_output_pixels / 1e6:.0f} MP."
+                f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {limit_mp:.0f} MP."
             )
         return pic, scale
 
@@ -308,7 +323,9 @@ class Restorer:
         canvas = (self.upsampler if use_network else LanczosUpsampler()).upscale(pic.rgb, scale, report)
         return _gray3(canvas) if gray and use_network else canvas
 
-    def _paste(self, pic: Picture, canvas: np.ndarray, restored: list[np.ndarray], matrices: list[np.ndarray]) -> Picture:
+    def _paste(
+        self, pic: Picture, canvas: np.ndarray, restored: list[np.ndarray], matrices: list[np.ndarray]
+    ) -> Picture:
         w, h = pic.size
         to_canvas = np.diag([w / canvas.shape[1], h / canvas.shape[0], 1.0])
         patches = [

@@ -71,7 +71,9 @@ class ModelService:
 
     # ------------------------------------------------------------ what can be used
     def restorer_names(self) -> list[str]:
-        names = list(PREFERENCE) + [e.name for e in zoo.ZOO.values() if e.kind == "restorer" and e.name not in PREFERENCE]
+        names = list(PREFERENCE) + [
+            e.name for e in zoo.ZOO.values() if e.kind == "restorer" and e.name not in PREFERENCE
+        ]
         return (["custom"] if self.custom_model else []) + names
 
     def is_available(self, key: str) -> bool:
@@ -137,13 +139,28 @@ class ModelService:
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
         net, name = self._part("model", key, lambda: self._face_model(key))
-        det, det_note = self._part("detector", detector, lambda: build_detector(detector, self.device, self.weights_dir, self.download))
-        ups, ups_note = self._part(
-            "upsampler", upsampler, lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download)
+        det, det_note = self._part(
+            "detector", detector, lambda: build_detector(detector, self.device, self.weights_dir, self.download)
         )
-        parser, parser_note = self._part("parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download))
+        ups, ups_note = self._part(
+            "upsampler",
+            upsampler,
+            lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download),
+        )
+        parser, parser_note = self._part(
+            "parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download)
+        )
         notes = [n for n in (det_note, ups_note, parser_note) if n]
-        return Restorer(net, detector=det, upsampler=ups, parser=parser, device=self.device, half=self.half, model_name=name, notes=notes)
+        return Restorer(
+            net,
+            detector=det,
+            upsampler=ups,
+            parser=parser,
+            device=self.device,
+            half=self.half,
+            model_name=name,
+            notes=notes,
+        )
 
     def warm_up(self) -> None:
         """Fetch and load the default model at start, so the first visitor does not wait for it."""

@@ -20,9 +20,10 @@ import json
 import logging
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -160,7 +161,11 @@ def prepare_faces(config: TrainConfig, cache: Path) -> list[FaceSample]:
             if key not in known:
                 faces = detector.detect(to_uint8(img512), 0.5)
                 centre = np.full(2, REFERENCE_SIZE / 2)
-                known[key] = (min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist() if faces else template_for(REFERENCE_SIZE).tolist())
+                known[key] = (
+                    min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks.tolist()
+                    if faces
+                    else template_for(REFERENCE_SIZE).tolist()
+                )
             samples.append(FaceSample(key, img512, np.array(known[key], np.float32) * size / REFERENCE_SIZE))
     aligned_dir = cache / "aligned_from_photos"
     for folder in config.data.align_from:
@@ -194,7 +199,8 @@ def make_batch(
     samples: list[FaceSample], rng: np.random.Generator, batch_size: int, degradation: DegradationConfig, size: int
 ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
     """(lq, gt) in [-1, 1] at ``size`` and component boxes, with random horizontal flips."""
-    lqs, gts, boxes = [], [], {k: [] for k in L.COMPONENTS}
+    lqs, gts = [], []
+    boxes: dict[str, list[np.ndarray]] = {k: [] for k in L.COMPONENTS}
     for idx in rng.integers(0, len(samples), batch_size):
         s = samples[int(idx)]
         img, lm = s.image, s.landmarks.copy()
@@ -240,18 +246,32 @@ class Trainer:
         self.net_g_ema = copy.deepcopy(self.net_g).eval().requires_grad_(False)
         self.net_d = StyleGAN2Discriminator(mc.out_size, mc.channel_multiplier, mc.narrow).to(self.device)
         self.net_components = nn.ModuleDict(
-            {k: FacialComponentDiscriminator(width=max(16, int(64 * mc.narrow))) for k in L.COMPONENTS} if config.components else {}
+            {k: FacialComponentDiscriminator(width=max(16, int(64 * mc.narrow))) for k in L.COMPONENTS}
+            if config.components
+            else {}
         ).to(self.device)
 
-        self.identity_net = self._optional_net(config.identity_weights, lambda: ResNetArcFace(use_se=False), "identity loss")
+        self.identity_net = self._optional_net(
+            config.identity_weights, lambda: ResNetArcFace(use_se=False), "identity loss"
+        )
         vgg = self._optional_net(config.vgg_weights, _vgg19_features_module, "perceptual loss")
-        self.perceptual = L.PerceptualLoss(vgg.features, style_weight=config.losses.perceptual_style).to(self.device) if vgg is not None else None
+        self.perceptual = (
+            L.PerceptualLoss(cast(nn.Sequential, vgg.features), style_weight=config.losses.perceptual_style).to(
+                self.device
+            )
+            if vgg is not None
+            else None
+        )
 
         g_params = [p for p in self.net_g.parameters() if p.requires_grad]
         self.opt_g = torch.optim.Adam(g_params, lr=config.lr_g, betas=(0.0, 0.99))
         ratio = config.losses.r1_every / (config.losses.r1_every + 1)  # lazy-regularisation correction
         self.opt_d = torch.optim.Adam(self.net_d.parameters(), lr=config.lr_d * ratio, betas=(0.0, 0.99**ratio))
-        self.opt_c = torch.optim.Adam(self.net_components.parameters(), lr=config.lr_d, betas=(0.9, 0.99)) if config.components else None
+        self.opt_c = (
+            torch.optim.Adam(self.net_components.parameters(), lr=config.lr_d, betas=(0.9, 0.99))
+            if config.components
+            else None
+        )
         self.sched_g = torch.optim.lr_scheduler.MultiStepLR(self.opt_g, config.lr_milestones, gamma=0.5)
         self.sched_d = torch.optim.lr_scheduler.MultiStepLR(self.opt_d, config.lr_milestones, gamma=0.5)
         self.iteration = 0
@@ -348,9 +368,9 @@ class Trainer:
         # Warm-up as in diffusers' EMAModel: with a flat 0.999 a short run's average would still be
         # a third random initialisation after 1000 steps; the paper's 800k iterations never noticed.
         decay = min(self.config.ema_decay, (1 + it) / (10 + it))
-        for p_ema, p in zip(self.net_g_ema.parameters(), self.net_g.parameters()):
+        for p_ema, p in zip(self.net_g_ema.parameters(), self.net_g.parameters(), strict=False):
             p_ema.lerp_(p, 1 - decay)
-        for b_ema, b in zip(self.net_g_ema.buffers(), self.net_g.buffers()):
+        for b_ema, b in zip(self.net_g_ema.buffers(), self.net_g.buffers(), strict=False):
             b_ema.copy_(b)
 
     @torch.no_grad()
@@ -360,7 +380,12 @@ class Trainer:
             return {}
         scores, base = [], []
         for i, s in enumerate(self.val_samples):
-            lq, gt = degrade_pair(s.image, np.random.default_rng([self.config.seed, 10**9, i]), self.config.model.out_size, self.config.degradation)
+            lq, gt = degrade_pair(
+                s.image,
+                np.random.default_rng([self.config.seed, 10**9, i]),
+                self.config.model.out_size,
+                self.config.degradation,
+            )
             x = torch.from_numpy(lq).permute(2, 0, 1)[None].to(self.device) * 2 - 1
             y = self.net_g_ema(x, return_rgb=False, randomize_noise=False)[0][0]
             y8 = ((y.clamp(-1, 1) + 1) * 127.5).round().permute(1, 2, 0).cpu().numpy()
@@ -433,7 +458,7 @@ def plot_losses(log_file: Path, out_png: Path) -> None:
     for k in keys:
         pts = [(r["iter"], r[k]) for r in rows if k in r]
         ax = axes[1] if k.startswith("val_") else axes[0]
-        ax.plot(*zip(*pts), label=k, marker="o" if k.startswith("val_") else None, markersize=3)
+        ax.plot(*zip(*pts, strict=False), label=k, marker="o" if k.startswith("val_") else None, markersize=3)
     axes[0].set_yscale("log")
     axes[0].set_title("training losses")
     axes[1].set_title("held-out PSNR (dB)")
@@ -455,7 +480,9 @@ def train(config: TrainConfig, resume: bool = True, max_steps: int | None = None
     train_set, val_set = split(samples, config.data.val_fraction)
     if not train_set:
         raise GFPGANError("No training faces found: check data.folders / data.align_from in the config.")
-    (out_dir / "split.json").write_text(json.dumps({"train": [s.name for s in train_set], "val": [s.name for s in val_set]}, indent=1))
+    (out_dir / "split.json").write_text(
+        json.dumps({"train": [s.name for s in train_set], "val": [s.name for s in val_set]}, indent=1)
+    )
     (out_dir / "config.json").write_text(json.dumps(asdict(config), indent=2))
     log.info(f"{len(train_set)} training faces, {len(val_set)} held out")
     trainer = Trainer(config, train_set, val_set)
@@ -476,7 +503,9 @@ def train(config: TrainConfig, resume: bool = True, max_steps: int | None = None
             if it % config.log_every == 0 or "val_psnr" in row:
                 loss_log.write(json.dumps({"iter": it, "time": round(time.perf_counter() - t0, 2), **row}) + "\n")
                 loss_log.flush()
-                bar.set_postfix(l_pix=f"{row['l_pix']:.3f}", **({"val": f"{row['val_psnr']:.2f}"} if "val_psnr" in row else {}))
+                bar.set_postfix(
+                    l_pix=f"{row['l_pix']:.3f}", **({"val": f"{row['val_psnr']:.2f}"} if "val_psnr" in row else {})
+                )
             if it % config.save_every == 0 or it == stop:
                 trainer.save(out_dir)
                 plot_losses(log_file, out_dir / "loss_curve.png")

@@ -12,6 +12,7 @@ release is tried next.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -20,9 +21,9 @@ import socket
 import tempfile
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Literal
 
 from .archs import GFPGANConfig, SRVGGConfig
@@ -134,7 +135,7 @@ ZOO: dict[str, ZooEntry] = {
             name="vgg19",
             filename="vgg19-dcbb9e9d.pth",
             kind="training",
-            description="ImageNet VGG19 (torchvision) for the perceptual loss; torchvision publishes only the hash prefix",
+            description="ImageNet VGG19 (torchvision) for the perceptual loss; only a hash prefix is published",
             url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
             sha256="dcbb9e9d",
         ),
@@ -189,10 +190,8 @@ def _verified(path: Path, expected: str | None) -> bool:
         pass
     if not sha256_of(path).startswith(expected):  # a short value is a published prefix (torchvision)
         return False
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache still works, it just hashes again next time
         stamp.write_text(key)
-    except OSError:
-        pass  # a read-only cache still works, it just hashes again next time
     return True
 
 
@@ -256,7 +255,13 @@ def _sources(entry: ZooEntry) -> list[tuple[str, str, Fetcher]]:
     if entry.hub is not None:
         hub = entry.hub
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-        sources.append((f"hf.co/{hub.repo_id}", urllib.parse.urlparse(endpoint).hostname or "huggingface.co", lambda d: _download_from_hub(hub, d)))
+        sources.append(
+            (
+                f"hf.co/{hub.repo_id}",
+                urllib.parse.urlparse(endpoint).hostname or "huggingface.co",
+                lambda d: _download_from_hub(hub, d),
+            )
+        )
     if entry.url is not None:
         url = entry.url
         sources.append((url, urllib.parse.urlparse(url).hostname or "", lambda d: _download_from_url(url, d)))
@@ -321,5 +326,7 @@ def resolve_weights(
             return path, None
         if path.suffix in (".pth", ".pt", ".ckpt", ".safetensors") or os.sep in text:
             raise WeightsMissingError(f"No weights file at {path}.") from None
-        raise UnknownModelError(f"Unknown model {text!r}: use one of {', '.join(ZOO)} or a path to a weights file.") from None
+        raise UnknownModelError(
+            f"Unknown model {text!r}: use one of {', '.join(ZOO)} or a path to a weights file."
+        ) from None
     return ensure_weights(entry, directory, download=download), entry

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fresh machine -> full test run. Creates .venv, installs the project and test tools, installs
-# Debian's chromium for the browser test when apt is available, then runs pytest offline.
+# Fresh machine -> full check: creates .venv, installs the project and the test tools, runs the
+# lint steps (ruff, ruff format, mypy, import-linter), then pytest offline. Changes nothing outside
+# this folder (no system packages): the browser test runs where Debian's chromium is installed
+# (`apt-get install chromium`, as .ci/run does) and is skipped with a one-line reason elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -9,14 +11,17 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
-
-if ! command -v chromium >/dev/null 2>&1; then
-  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "warning: could not install chromium; the browser test will be skipped"
-  else
-    echo "warning: chromium not found; the browser test will be skipped"
-  fi
+# One OpenCV: an older environment may still hold opencv-python-headless, which writes the same cv2/
+# folder; remove it and restore opencv-python's files.
+if .venv/bin/pip show -q opencv-python-headless >/dev/null 2>&1; then
+  .venv/bin/pip uninstall -q -y opencv-python-headless
+  .venv/bin/pip install -q --force-reinstall --no-deps "$(grep '^opencv-python==' requirements.txt)"
 fi
+
+echo "lint: ruff, ruff format, mypy, import-linter"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+.venv/bin/lint-imports --no-cache >/dev/null
 
 .venv/bin/python -m pytest -q -rs "$@"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -16,8 +19,10 @@ from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = REPO / "tests" / "fixtures"
 DATA = SHARED / "data"
+REAL_DATA = DATA.is_dir()
+EXAMPLES = REPO / "examples"
 ARTIFACTS = REPO / "test-artifacts"
 
 # A GFPGANv1Clean small enough to run on real photos in a test, same flags as v1.3/v1.4.
@@ -30,10 +35,55 @@ def need(path: Path) -> Path:
     return path
 
 
+def photo_dir(folder: str) -> Path:
+    """``../shared/data/<folder>`` when present, else the same kind of set made from ``examples/``."""
+    root = DATA / folder
+    return root if root.is_dir() else _example_set(folder)
+
+
 def photos(folder: str, limit: int | None = None) -> list[Path]:
-    root = need(DATA / folder)
-    files = sorted(p for p in root.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    files = sorted(p for p in photo_dir(folder).iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     return files[:limit]
+
+
+_FALLBACK: dict[str, Path] = {}
+
+
+def _example_set(folder: str) -> Path:
+    """Stand-ins built from the public-domain portraits in examples/ (so no test that needs photos
+    skips on a clean clone): ``hq_photos`` the portraits; ``photos`` two or three of them side by
+    side (multi-face); ``hq_faces_512``/``lq_faces_512`` their faces aligned to the FFHQ template,
+    with mirror images."""
+    if folder in _FALLBACK:
+        return _FALLBACK[folder]
+    from gfpgan_core.faces import YuNetDetector, align_face
+    from gfpgan_core.images import Picture, read_image, resize, to_uint8, write_image
+
+    root = Path(tempfile.mkdtemp(prefix=f"gfpgan-examples-{folder}-"))
+    atexit.register(shutil.rmtree, root, True)
+    portraits = sorted(EXAMPLES.glob("*.jpg"))
+    pictures = [read_image(p) for p in portraits]
+    if folder == "hq_photos":
+        for p in portraits:
+            shutil.copy(p, root / p.name)
+    elif folder == "photos":
+        height = max(p.size[1] for p in pictures)
+        scaled = [resize(p.rgb, (round(p.size[0] * height / p.size[1]), height)) for p in pictures]
+        groups = [(0, 1), (1, 2), (0, 2), (0, 1, 2), (2, 0, 1)]
+        for i, group in enumerate(groups):
+            tiled = np.concatenate([scaled[k] for k in group], axis=1)
+            write_image(root / f"group_{i}.png", Picture(tiled))
+    elif folder in ("hq_faces_512", "lq_faces_512"):
+        detector = YuNetDetector()
+        for path, pic in zip(portraits, pictures, strict=True):
+            face = max(detector.detect(to_uint8(pic.rgb), 0.5), key=lambda f: f.score)
+            crop, _ = align_face(pic.rgb, face.landmarks, 512)
+            write_image(root / f"{path.stem}.png", Picture(crop))
+            write_image(root / f"{path.stem}_mirrored.png", Picture(np.ascontiguousarray(crop[:, ::-1])))
+    else:
+        raise ValueError(f"no stand-in for {folder}")
+    _FALLBACK[folder] = root
+    return root
 
 
 @pytest.fixture(autouse=True)

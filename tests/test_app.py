@@ -27,11 +27,21 @@ def app_url(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("app")
     ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
     port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False", "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
-           "GRADIO_TEMP_DIR": str(tmp / "gradio"), "GFPGAN_MAX_PIXELS": "4000000"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
+        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
+        "GFPGAN_MAX_PIXELS": "4000000",
+    }
     proc = subprocess.Popen(
         [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}/"
     lines = []
@@ -127,18 +137,19 @@ def test_several_clients_at_once(app_url):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=one, args=(p,)) for p in photos("hq_photos", 4)]
+    paths = photos("hq_photos", 4)
+    threads = [threading.Thread(target=one, args=(p,)) for p in paths]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=300)
-    assert not errors and len(results) == 4
+    assert not errors and len(results) == len(paths)
 
 
 def test_page_in_a_real_browser(app_url):
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        pytest.skip("Debian's chromium is not installed")
+        pytest.skip("no chromium: install it with `apt-get install chromium` (as .ci/run does) to run the browser test")
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -146,7 +157,13 @@ def test_page_in_a_real_browser(app_url):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
         )
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(app_url)
@@ -161,3 +178,66 @@ def test_page_in_a_real_browser(app_url):
         page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------- the handler's parts, without a server
+def _app_module():
+    sys.path.insert(0, str(REPO))
+    import app
+
+    return app
+
+
+def test_limits_from_env(monkeypatch):
+    app = _app_module()
+    monkeypatch.setenv("GFPGAN_MAX_FACES", "7")
+    monkeypatch.setenv("GFPGAN_TIMEOUT", "not a number")
+    limits = app.Limits.from_env()
+    assert limits.max_faces == 7 and limits.timeout_s == app.Limits().timeout_s
+
+
+def test_progress_table_covers_every_stage_and_fills_the_bar():
+    from gfpgan_core.pipeline import STAGES
+
+    app = _app_module()
+    assert list(app.PROGRESS_STAGES) == list(STAGES)
+    shown = []
+    report = app.progress_reporter(
+        lambda value, desc: shown.append((value, desc)), timeout_s=60, started=time.perf_counter()
+    )
+    for stage in STAGES:
+        report(stage, 0, 1)
+        report(stage, 1, 1)
+    report("restore", 2, 5)
+    values = [v for v, _ in shown[:-1]]
+    assert values == sorted(values) and values[0] == 0 and values[-1] == pytest.approx(1)
+    assert shown[-1][1] == "Restoring faces (2/5)"
+
+
+def test_time_limit_fires_inside_a_stage():
+    app = _app_module()
+    report = app.progress_reporter(lambda *a, **k: None, timeout_s=1, started=time.perf_counter() - 5)
+    with pytest.raises(app.RequestTimeout, match="longer than 1 s"):
+        report("upsample", 3, 12)
+
+
+def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch):
+    from gfpgan_core import GFPGANError, RestoreOptions
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    monkeypatch.setattr(app, "OUTPUT_ROOT", tmp_path / "out")
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    photo = photos("photos", 1)[0]
+    picture, result, restorer = app.run_request(service, str(photo), "custom", RestoreOptions(upscale=1), "yunet")
+    png, gallery, before_after = app.write_outputs(picture, result, photo.stem, preview_side=200)
+    assert Path(png).name == f"{photo.stem}_restored.png" and len(gallery) == len(result.faces) >= 2
+    assert [caption.split(" ·")[0] for _, caption in gallery] == [f"Face {i}" for i in range(1, len(gallery) + 1)]
+    assert max(Image.open(before_after[0]).size) == 200
+    summary = app.write_summary(result, restorer)
+    assert summary.startswith(f"**{len(result.faces)} faces found**") and "model custom (tiny_gfpgan.pth)" in summary
+    with pytest.raises(GFPGANError, match="upload an image"):
+        app.run_request(service, None, "custom", RestoreOptions(), "auto")
+    nothing = ModelService(weights_dir=tmp_path / "empty", download=False)
+    with pytest.raises(GFPGANError, match=r"download v1\.4"):
+        app.run_request(nothing, str(photo), None, RestoreOptions(), "auto")

@@ -33,7 +33,7 @@ def test_gfpgan_matches_reference_outputs():
         out, rgbs = model(ref["input"], return_rgb=True, randomize_noise=False)
     assert (out - ref["output"]).abs().max() < 1e-4
     assert len(rgbs) == len(ref["out_rgbs"])
-    for got, want in zip(rgbs, ref["out_rgbs"]):
+    for got, want in zip(rgbs, ref["out_rgbs"], strict=False):
         assert (got - want).abs().max() < 1e-4
 
 
@@ -47,7 +47,7 @@ def test_srvgg_matches_reference_output():
 
 def _grouped_modulated_conv(mod, x, style):
     """The reference's fused form: per-sample weights, one grouped convolution."""
-    b, c, h, w = x.shape
+    b, c, _h, _w = x.shape
     s = mod.modulation(style).view(b, 1, c, 1, 1)
     weight = mod.weight * s
     if mod.demodulate:
@@ -74,7 +74,15 @@ def test_batched_modulated_conv_equals_grouped_form(upsample, demodulate):
     [
         GFPGANConfig(out_size=32, num_style_feat=32, channel_multiplier=1, num_mlp=1, narrow=0.125),
         GFPGANConfig(out_size=128, num_style_feat=64, channel_multiplier=2, num_mlp=3, narrow=0.25),
-        GFPGANConfig(out_size=64, num_style_feat=32, channel_multiplier=1, num_mlp=2, narrow=0.25, sft_half=False, different_w=False),
+        GFPGANConfig(
+            out_size=64,
+            num_style_feat=32,
+            channel_multiplier=1,
+            num_mlp=2,
+            narrow=0.25,
+            sft_half=False,
+            different_w=False,
+        ),
     ],
 )
 def test_config_is_recovered_from_weights_alone(config):
@@ -84,7 +92,9 @@ def test_config_is_recovered_from_weights_alone(config):
 
 def test_published_512_config_is_recovered_from_weights():
     state = GFPGANConfig().build().state_dict()
-    assert detect_architecture(state) == GFPGANConfig(out_size=512, num_style_feat=512, channel_multiplier=2, num_mlp=8, narrow=1)
+    assert detect_architecture(state) == GFPGANConfig(
+        out_size=512, num_style_feat=512, channel_multiplier=2, num_mlp=8, narrow=1
+    )
 
 
 def test_return_latents_and_randomized_noise():

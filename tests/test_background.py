@@ -22,3 +22,14 @@ def test_output_sizes_for_fractional_scales():
     assert LanczosUpsampler().upscale(img, 3.5).shape == (108, 164, 3)
     net = SRVGGNetCompact(num_feat=4, num_conv=1, upscale=4)
     assert NetworkUpsampler(net, torch.device("cpu")).upscale(img, 2).shape == (62, 94, 3)
+
+
+def test_tiles_report_progress():
+    net = SRVGGNetCompact(num_feat=4, num_conv=1, upscale=4)
+    seen = []
+    img = np.zeros((40, 70, 3), np.float32)
+    NetworkUpsampler(net, torch.device("cpu"), tile=16).upscale(img, 2, lambda done, total: seen.append((done, total)))
+    assert seen == [(i, 15) for i in range(1, 16)]  # 3 rows x 5 columns of 16-pixel tiles
+    seen.clear()
+    LanczosUpsampler().upscale(img, 2, lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 1)]

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import DATA, need, photos
+from conftest import DATA, need, photo_dir, photos
 from gfpgan_core import metrics
-from gfpgan_core.images import resize_to
 from gfpgan_core.degradation import DegradationConfig, degrade, degrade_folder, degrade_pair, image_seed
 from gfpgan_core.evaluation import BASELINE, evaluate
+from gfpgan_core.images import resize_to
 
 # NIQE of these real low-quality faces computed with BasicSR 1.4.2's calculate_niqe (the MATLAB
 # port GFPGAN's paper numbers come from), run once on this machine for reference.
@@ -40,7 +40,12 @@ def test_degradation_is_seeded_and_in_range():
     assert np.array_equal(a, b) and pa == pb and not np.array_equal(a, c)
     cfg = DegradationConfig()
     assert cfg.blur_kernel_size == 41 and cfg.downsample_range == (0.8, 8.0) and cfg.jpeg_range == (60, 100)
-    assert 0.1 <= pa["sigma_x"] <= 10 and 0.8 <= pa["downsample"] <= 8 and 0 <= pa["noise"] <= 20 and 60 <= pa["jpeg_quality"] <= 100
+    assert (
+        0.1 <= pa["sigma_x"] <= 10
+        and 0.8 <= pa["downsample"] <= 8
+        and 0 <= pa["noise"] <= 20
+        and 60 <= pa["jpeg_quality"] <= 100
+    )
     assert a.shape == gt.shape and metrics.psnr(a * 255, gt * 255) < metrics.psnr(gt * 255, gt * 255)
 
 
@@ -89,5 +94,5 @@ def test_evaluate_reports_model_and_baseline(tmp_path, tiny_checkpoint):
 
 
 def test_evaluate_no_reference(tmp_path, tiny_checkpoint):
-    report = evaluate(str(tiny_checkpoint), tmp_path / "e", lq_dir=need(DATA / "lq_faces_512"), limit=2, download=False)
+    report = evaluate(str(tiny_checkpoint), tmp_path / "e", lq_dir=photo_dir("lq_faces_512"), limit=2, download=False)
     assert report["summary"][BASELINE]["psnr"] is None and report["summary"][BASELINE]["niqe"] > 0

@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from conftest import photos
-from gfpgan_core.faces import FFHQ_TEMPLATE_512, Detection, YuNetDetector, align_face, select_faces, similarity_transform
+from gfpgan_core.faces import (
+    FFHQ_TEMPLATE_512,
+    Detection,
+    YuNetDetector,
+    align_face,
+    select_faces,
+    similarity_transform,
+)
 from gfpgan_core.images import read_image
 
 
@@ -40,7 +47,8 @@ def test_select_faces_orders_left_to_right_and_filters():
 def test_yunet_finds_faces_in_real_photos_with_ordered_landmarks():
     detector = YuNetDetector()
     found = 0
-    for path in photos("hq_photos", 12):
+    paths = photos("hq_photos", 12)
+    for path in paths:
         img = np.round(read_image(path).rgb * 255).astype(np.uint8)
         faces = detector.detect(img, 0.6)
         found += bool(faces)
@@ -49,7 +57,7 @@ def test_yunet_finds_faces_in_real_photos_with_ordered_landmarks():
             assert lm[0, 0] < lm[1, 0] and lm[3, 0] < lm[4, 0]  # image-left eye / mouth corner first
             assert lm[2, 1] > lm[:2, 1].min() - f.size * 0.1  # nose below the eyes (upright photos)
             assert 0 <= f.score <= 1
-    assert found >= 10  # portraits: nearly all have a face
+    assert found >= len(paths) - len(paths) // 6  # portraits: nearly all have a face
 
 
 def test_yunet_handles_faces_touching_the_border_and_empty_images():

@@ -32,7 +32,7 @@ def test_exif_orientation_is_applied():
 
 def test_16bit_gray_png_is_scaled_not_clipped():
     arr = np.full((8, 8), 30000, np.uint16)
-    ok, buf = cv2.imencode(".png", arr)
+    _ok, buf = cv2.imencode(".png", arr)
     pic = decode(buf.tobytes())
     assert pic.grayscale and pic.bit_depth == 16
     assert abs(pic.rgb.mean() - 30000 / 65535) < 1e-3  # Pillow's RGB conversion would give 1.0 (white)
@@ -43,7 +43,7 @@ def test_16bit_gray_png_is_scaled_not_clipped():
 def test_16bit_rgb_png_keeps_depth():
     arr = np.zeros((6, 6, 3), np.uint16)
     arr[..., 2] = 50000  # red, in OpenCV's BGR order
-    ok, buf = cv2.imencode(".png", arr)
+    _ok, buf = cv2.imencode(".png", arr)
     pic = decode(buf.tobytes())
     assert pic.bit_depth == 16 and not pic.grayscale
     assert abs(pic.rgb[0, 0, 0] - 50000 / 65535) < 1e-4 and pic.rgb[0, 0, 2] == 0
@@ -51,7 +51,11 @@ def test_16bit_rgb_png_keeps_depth():
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "CMYK", "L", "1", "I;16"])
 def test_modes_decode(mode):
-    img = Image.fromarray(rgb_uint8(10, 12)).convert(mode) if mode != "I;16" else Image.fromarray(np.full((10, 12), 40000, np.uint16))
+    img = (
+        Image.fromarray(rgb_uint8(10, 12)).convert(mode)
+        if mode != "I;16"
+        else Image.fromarray(np.full((10, 12), 40000, np.uint16))
+    )
     pic = decode(_png_bytes(img) if mode != "CMYK" else _jpeg(img))
     assert pic.rgb.shape == (10, 12, 3) and pic.rgb.dtype == np.float32
     assert (pic.alpha is not None) == (mode in ("RGBA", "LA"))

@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-from torch import nn
 
 from gfpgan_core import losses as L
 from gfpgan_core.archs import GFPGANConfig
@@ -18,7 +17,9 @@ def images():
 
 def test_pixel_and_pyramid_are_zero_for_identical_images(images):
     assert L.pixel_loss(images, images) == 0
-    pyramid = [torch.nn.functional.interpolate(images, size=s, mode="bilinear", align_corners=False) for s in (8, 16, 32)]
+    pyramid = [
+        torch.nn.functional.interpolate(images, size=s, mode="bilinear", align_corners=False) for s in (8, 16, 32)
+    ]
     assert L.pyramid_loss(pyramid, images) < 1e-6
     assert L.pyramid_loss([p + 0.1 for p in pyramid], images) == pytest.approx(0.3, abs=1e-5)
 
@@ -80,7 +81,7 @@ def test_generator_loss_trains_the_generator_not_the_discriminator():
     comp = FacialComponentDiscriminator(16).requires_grad_(False)
     lq = torch.rand(2, 3, 32, 32) * 2 - 1
     out, rgbs = g(lq, return_rgb=True)
-    logits, feats = comp(L.crop_components(out, torch.tensor([[4.0, 4, 20, 20], [6, 6, 22, 22]]), 8))
+    logits, _feats = comp(L.crop_components(out, torch.tensor([[4.0, 4, 20, 20], [6, 6, 22, 22]]), 8))
     total = L.generator_gan_loss(d(out)) + L.pyramid_loss(rgbs, lq) + L.bce_logits(logits, True)
     total.backward()
     assert g.conv_body_first.weight.grad.abs().sum() > 0

@@ -7,9 +7,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import DATA, need
-
-FACES = None
+from conftest import photos
 from gfpgan_core import GFPGANError
 from gfpgan_core.checkpoint import load_model
 from gfpgan_core.training import component_boxes, load_config, train
@@ -19,7 +17,7 @@ from gfpgan_core.training import component_boxes, load_config, train
 def faces_dir(tmp_path_factory):
     """A dozen real aligned faces: enough for a train/val split, quick to load."""
     folder = tmp_path_factory.mktemp("faces")
-    for p in sorted(need(DATA / "hq_faces_512").iterdir())[:12]:
+    for p in photos("hq_faces_512", 12):
         (folder / p.name).write_bytes(p.read_bytes())
     return folder
 
@@ -58,7 +56,7 @@ def test_train_from_scratch_writes_official_checkpoints_and_logs(tmp_path):
     assert trainer.iteration == 6
     ckpt = torch.load(out / "models" / "net_g_6.pth", weights_only=True)
     assert set(ckpt) == {"params", "params_ema"}
-    model, config = load_model(out / "models" / "net_g_latest.pth")  # loads like a published model
+    _model, config = load_model(out / "models" / "net_g_latest.pth")  # loads like a published model
     assert config.out_size == 32
     rows = [json.loads(line) for line in (out / "loss_log.jsonl").read_text().splitlines()]
     assert [r["iter"] for r in rows] == [1, 2, 3, 4, 5, 6]
@@ -76,9 +74,9 @@ def test_resume_takes_the_same_next_step(tmp_path):
     train(stopped, max_steps=2)  # "interrupted" after iteration 2
     resumed = train(stopped)
     assert resumed.iteration == 4
-    for (name, a), b in zip(straight.net_g.state_dict().items(), resumed.net_g.state_dict().values()):
+    for (name, a), b in zip(straight.net_g.state_dict().items(), resumed.net_g.state_dict().values(), strict=False):
         assert torch.allclose(a, b, atol=1e-6), name
-    for a, b in zip(straight.net_d.state_dict().values(), resumed.net_d.state_dict().values()):
+    for a, b in zip(straight.net_d.state_dict().values(), resumed.net_d.state_dict().values(), strict=False):
         assert torch.allclose(a, b, atol=1e-6)
 
 
@@ -104,7 +102,7 @@ def test_component_boxes_and_flip_consistency():
     from gfpgan_core.faces import template_for
 
     boxes = component_boxes(template_for(512))
-    for name, box in boxes.items():
+    for _name, box in boxes.items():
         assert box[2] > box[0] and box[3] > box[1]
     assert boxes["left_eye"][0] < boxes["right_eye"][0] and boxes["mouth"][1] > boxes["left_eye"][3] - 20
 
@@ -113,15 +111,15 @@ def test_ema_warms_up_so_short_runs_are_not_their_random_start(tmp_path):
     trainer = train(_config(tmp_path), max_steps=1)
     before = [p.clone() for p in trainer.net_g_ema.parameters()]
     with torch.no_grad():
-        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters()):
+        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters(), strict=False):
             p.copy_(p_ema + 1)
     trainer._update_ema(1)  # decay min(0.999, 2/11): the EMA moves 9/11 of the way, not 0.001
-    for old, new in zip(before, trainer.net_g_ema.parameters()):
+    for old, new in zip(before, trainer.net_g_ema.parameters(), strict=False):
         assert torch.allclose(new - old, torch.full_like(old, 9 / 11), atol=1e-5)
     with torch.no_grad():
         before = [p.clone() for p in trainer.net_g_ema.parameters()]
-        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters()):
+        for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters(), strict=False):
             p.copy_(p_ema + 1)
     trainer._update_ema(100_000)  # late in a long run the configured 0.999 holds
-    for old, new in zip(before, trainer.net_g_ema.parameters()):
+    for old, new in zip(before, trainer.net_g_ema.parameters(), strict=False):
         assert torch.allclose(new - old, torch.full_like(old, 0.001), atol=1e-5)

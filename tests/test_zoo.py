@@ -8,7 +8,6 @@ import sys
 import threading
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -42,8 +41,12 @@ def test_offline_missing_weights_fail_fast_with_one_line(tmp_path):
 
 def _fake_entry(tmp_path, payload: bytes, **changes):
     entry = zoo.ZooEntry(
-        name="fake", filename="fake.pth", kind="restorer", description="test",
-        url="http://127.0.0.1:9/fake.pth", sha256=hashlib.sha256(payload).hexdigest(),
+        name="fake",
+        filename="fake.pth",
+        kind="restorer",
+        description="test",
+        url="http://127.0.0.1:9/fake.pth",
+        sha256=hashlib.sha256(payload).hexdigest(),
         hub=zoo.HubFile("someone/mirror", "sub/fake.pth"),
     )
     return replace(entry, **changes)
@@ -89,6 +92,7 @@ def test_corrupt_download_leaves_nothing_and_falls_back_to_github(tmp_path, monk
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
+
         def corrupt_hub(hub, dest):
             (dest / "x.pth").write_bytes(b"tampered")
             return dest / "x.pth"
@@ -113,7 +117,9 @@ def test_no_network_without_offline_flag_fails_fast(tmp_path, monkeypatch):
     """No HF_HUB_OFFLINE, no route to the Hub or GitHub: still one line within a couple of seconds."""
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.invalid")
-    monkeypatch.setattr(zoo, "_download_from_url", lambda url, d: (_ for _ in ()).throw(AssertionError("must not be called")))
+    monkeypatch.setattr(
+        zoo, "_download_from_url", lambda url, d: (_ for _ in ()).throw(AssertionError("must not be called"))
+    )
     entry = replace(zoo.get_entry("v1.3"), url="https://releases.invalid/GFPGANv1.3.pth")
     start = time.perf_counter()
     with pytest.raises(WeightsMissingError) as err:
@@ -138,15 +144,21 @@ def test_local_path_always_works(tmp_path, tiny_checkpoint):
 
 
 def test_cli_download_offline_is_one_line(tmp_path):
-    start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "gfpgan_core", "download", "v1.3", "--weights-dir", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "python -m gfpgan_core download v1.3" in proc.stderr
-    assert time.perf_counter() - start < 15  # interpreter + torch import; the check itself is instant
+    from gfpgan_core.cli import main
+
+    start = time.perf_counter()  # timed in this process: the interpreter's start-up is not the check's cost
+    assert main(["download", "v1.3", "--weights-dir", str(tmp_path)]) == 2
+    assert time.perf_counter() - start < 2
 
 
 def test_importing_the_package_touches_no_network_or_disk(tmp_path):

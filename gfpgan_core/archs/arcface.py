@@ -19,7 +19,10 @@ class SEBlock(nn.Module):
         super().__init__()
         self.avg_pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Sequential(
-            nn.Linear(channels, channels // reduction), nn.PReLU(), nn.Linear(channels // reduction, channels), nn.Sigmoid()
+            nn.Linear(channels, channels // reduction),
+            nn.PReLU(),
+            nn.Linear(channels // reduction, channels),
+            nn.Sigmoid(),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -30,7 +33,9 @@ class SEBlock(nn.Module):
 class IRBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, use_se: bool = True) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None, use_se: bool = True
+    ) -> None:
         super().__init__()
         self.bn0 = nn.BatchNorm2d(inplanes)
         self.conv1 = _conv3x3(inplanes, inplanes)
@@ -75,7 +80,9 @@ class ResNetArcFace(nn.Module):
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes:
-            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes)
+            )
         layers = [IRBlock(self.inplanes, planes, stride, downsample, use_se=self.use_se)]
         self.inplanes = planes
         layers += [IRBlock(self.inplanes, planes, use_se=self.use_se) for _ in range(1, blocks)]

@@ -19,6 +19,8 @@ from .stylegan2_clean import stylegan_channels
 class Blur(nn.Module):
     """[1, 3, 3, 1] low-pass before striding, as StyleGAN2 downsamples."""
 
+    kernel: torch.Tensor
+
     def __init__(self) -> None:
         super().__init__()
         k = torch.tensor([1.0, 3.0, 3.0, 1.0])
@@ -70,7 +72,9 @@ class StyleGAN2Discriminator(nn.Module):
         self.blocks = nn.Sequential(*blocks)
         self.stddev_group = stddev_group
         self.final_conv = conv_layer(in_ch + 1, channels[4], 3)
-        self.final_linear = nn.Sequential(nn.Linear(channels[4] * 16, channels[4]), nn.LeakyReLU(0.2, True), nn.Linear(channels[4], 1))
+        self.final_linear = nn.Sequential(
+            nn.Linear(channels[4] * 16, channels[4]), nn.LeakyReLU(0.2, True), nn.Linear(channels[4], 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.blocks(self.first(x))

@@ -29,7 +29,7 @@ class GFPGANConfig:
     narrow: float = 1
     sft_half: bool = True
 
-    def build(self) -> "GFPGANv1Clean":
+    def build(self) -> GFPGANv1Clean:
         return GFPGANv1Clean(**asdict(self), fix_decoder=False)
 
 
@@ -188,7 +188,7 @@ class GFPGANv1Clean(nn.Module):
             style_code = style_code.view(style_code.size(0), -1, self.num_style_feat)
 
         for skip, up, to_scale, to_shift, to_rgb in zip(
-            unet_skips, self.conv_body_up, self.condition_scale, self.condition_shift, self.toRGB
+            unet_skips, self.conv_body_up, self.condition_scale, self.condition_shift, self.toRGB, strict=False
         ):
             feat = up(feat + skip)
             conditions += [to_scale(feat), to_shift(feat)]

@@ -20,7 +20,7 @@ class SRVGGConfig:
     upscale: int = 4
     act_type: str = "prelu"
 
-    def build(self) -> "SRVGGNetCompact":
+    def build(self) -> SRVGGNetCompact:
         return SRVGGNetCompact(**asdict(self))
 
 

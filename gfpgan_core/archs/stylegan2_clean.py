@@ -11,7 +11,7 @@ per layer instead of a B-group convolution with B freshly built weight tensors.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -180,7 +180,7 @@ class StyleGAN2GeneratorClean(nn.Module):
     def seeded_noise(self, batch: int, seed: int) -> list[torch.Tensor]:
         """Fresh noise from a seed: reproducible, but not the checkpoint's."""
         generator = torch.Generator(device="cpu").manual_seed(seed)
-        ref = self.noises.noise0
+        ref = self.stored_noise()[0]
         return [
             torch.randn(batch, 1, *n.shape[2:], generator=generator).to(device=ref.device, dtype=ref.dtype)
             for n in self.stored_noise()
@@ -198,12 +198,10 @@ class StyleGAN2GeneratorClean(nn.Module):
             return styles.unsqueeze(1).repeat(1, self.num_latent, 1)
         return styles
 
-    def resolve_noise(
-        self, noise: list[torch.Tensor] | None, randomize_noise: bool
-    ) -> list[torch.Tensor | None]:
+    def resolve_noise(self, noise: list[torch.Tensor] | None, randomize_noise: bool) -> list[torch.Tensor | None]:
         if noise is not None:
             return list(noise)
-        return [None] * self.num_layers if randomize_noise else self.stored_noise()
+        return [None] * self.num_layers if randomize_noise else list[torch.Tensor | None](self.stored_noise())
 
     def forward(
         self,
@@ -226,7 +224,7 @@ class StyleGAN2GeneratorClean(nn.Module):
         skip = self.to_rgb1(out, latent[:, 1])
         i = 1
         for level, (conv1, conv2, noise1, noise2, to_rgb) in enumerate(
-            zip(self.style_convs[::2], self.style_convs[1::2], noises[1::2], noises[2::2], self.to_rgbs)
+            zip(self.style_convs[::2], self.style_convs[1::2], noises[1::2], noises[2::2], self.to_rgbs, strict=False)
         ):
             out = conv1(out, latent[:, i], noise=noise1)
             if feature_hook is not None:

@@ -13,7 +13,9 @@ log = logging.getLogger(__name__)
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "-m", "--model", help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default: v1.4, or the best model available offline)"
+        "-m",
+        "--model",
+        help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default: v1.4, or the best model available offline)",
     )
     p.add_argument("--model-path", help="local weights file (.pth or .safetensors); overrides --model")
     p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:1 ...")

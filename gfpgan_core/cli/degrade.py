@@ -7,8 +7,6 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
-from ..degradation import DegradationConfig, degrade_folder
-
 log = logging.getLogger(__name__)
 
 
@@ -21,6 +19,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..degradation import DegradationConfig, degrade_folder  # research code, loaded only here
+
     config = DegradationConfig()
     written = degrade_folder(Path(args.input), Path(args.output), args.seed, config)
     log.info(f"Degraded {len(written)} images into {args.output} (seed {args.seed}; ranges {asdict(config)})")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..evaluation import evaluate
 from .common import add_weights_args
 
 
@@ -14,7 +13,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-m", "--model", default="v1.4", help="zoo name or weights file")
     p.add_argument("--hq", help="folder of high-quality aligned faces (synthetic test set is built from it)")
     p.add_argument("--lq", help="folder of real low-quality aligned faces (no-reference metrics only)")
-    p.add_argument("-o", "--output", default="results/eval", help="output folder for results.json/.md and the contact sheet")
+    p.add_argument(
+        "-o", "--output", default="results/eval", help="output folder for results.json/.md and the contact sheet"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     p.add_argument("--device", default="auto")
@@ -23,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..evaluation import evaluate  # research code: its extra dependencies load only here
+
     evaluate(
         args.model,
         Path(args.output),

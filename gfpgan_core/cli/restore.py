@@ -25,9 +25,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-i", "--input", required=True, help="image file or folder of images")
     r.add_argument("-o", "--output", default="results", help="output folder (default: results)")
     add_model_args(r)
-    r.add_argument("-s", "--upscale", type=float, default=DEFAULTS.upscale, help=f"final upscale factor, >= 1 (default {DEFAULTS.upscale:g})")
     r.add_argument(
-        "-w", "--weight", type=float, default=DEFAULTS.weight, help="fidelity weight: 0 = input face, 1 = full restoration"
+        "-s",
+        "--upscale",
+        type=float,
+        default=DEFAULTS.upscale,
+        help=f"final upscale factor, >= 1 (default {DEFAULTS.upscale:g})",
+    )
+    r.add_argument(
+        "-w",
+        "--weight",
+        type=float,
+        default=DEFAULTS.weight,
+        help="fidelity weight: 0 = input face, 1 = full restoration",
     )
     r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     r.add_argument("--aligned", action="store_true", help="inputs are aligned face crops (skip detection)")
@@ -44,7 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--min-face-size", type=float, default=DEFAULTS.min_face_size, help="ignore faces smaller than this many pixels"
     )
     r.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="faces per forward pass")
-    r.add_argument("--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)")
+    r.add_argument(
+        "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
+    )
     r.add_argument("--ext", default="auto", help="output format: auto (as the input), png, jpg, webp")
     r.add_argument("--suffix", default="", help="suffix for restored images and faces")
     r.set_defaults(handler=run)
@@ -104,9 +116,12 @@ def run(args: argparse.Namespace) -> int:
         if ext not in OUTPUT_EXTENSIONS:
             ext = "png"
         for i, face in enumerate(result.faces):
-            safe_write(out_dir / "cropped_faces" / f"{stem}_{i:02d}.png", Picture(face.input_crop.astype(np.float32) / 255))
             safe_write(
-                out_dir / "restored_faces" / f"{stem}_{i:02d}{args.suffix}.png", Picture(face.restored_crop.astype(np.float32) / 255)
+                out_dir / "cropped_faces" / f"{stem}_{i:02d}.png", Picture(face.input_crop.astype(np.float32) / 255)
+            )
+            safe_write(
+                out_dir / "restored_faces" / f"{stem}_{i:02d}{args.suffix}.png",
+                Picture(face.restored_crop.astype(np.float32) / 255),
             )
             safe_write(out_dir / "cmp" / f"{stem}_{i:02d}.png", _side_by_side(face.input_crop, face.restored_crop))
         safe_write(out_dir / "restored_imgs" / f"{stem}{args.suffix}.{ext}", result.picture)

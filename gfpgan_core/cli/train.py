@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from ..training import load_config, train
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train or fine-tune GFPGANv1Clean from a config file")
@@ -17,6 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..training import load_config, train  # research code: its extra dependencies load only here
+
     overrides = {k: v for k, v in (("iterations", args.iterations), ("device", args.device)) if v is not None}
     train(load_config(args.config, overrides), resume=not args.restart)
     return 0

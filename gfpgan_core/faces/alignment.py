@@ -62,7 +62,9 @@ def warp_affine(
         cropped = _crop_to_footprint(src, matrix, size)
         if cropped is None:  # the output sees none of the source
             channels = src.shape[2:] if src.ndim == 3 else ()
-            return np.broadcast_to(np.asarray(border_value, src.dtype)[: (channels or (1,))[0]], (size[1], size[0], *channels)).copy()
+            return np.broadcast_to(
+                np.asarray(border_value, src.dtype)[: (channels or (1,))[0]], (size[1], size[0], *channels)
+            ).copy()
         src, matrix = cropped
     scale = float(np.sqrt(abs(np.linalg.det(matrix[:, :2]))))
     if antialias and scale < 0.7:
@@ -97,5 +99,7 @@ def _crop_to_footprint(
 def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Crop one face to the FFHQ template: (crop (size, size, 3) float32, 2x3 matrix image->crop)."""
     matrix = similarity_transform(landmarks, template_for(size))
-    crop = warp_affine(rgb, matrix, (size, size), border_value=BORDER_RGB, interpolation=cv2.INTER_CUBIC, antialias=True)
+    crop = warp_affine(
+        rgb, matrix, (size, size), border_value=BORDER_RGB, interpolation=cv2.INTER_CUBIC, antialias=True
+    )
     return np.clip(crop, 0.0, 1.0), matrix

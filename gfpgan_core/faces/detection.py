@@ -29,7 +29,7 @@ class Detection:
         """Side of the face: the shorter side of its box."""
         return float(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
-    def scaled(self, factor: float) -> "Detection":
+    def scaled(self, factor: float) -> Detection:
         return Detection(self.box * factor, self.landmarks * factor, self.score)
 
 
@@ -112,7 +112,9 @@ class RetinaFaceDetector:
         with self._lock, torch.inference_mode():
             dets = self.model.detect_faces(bgr, conf_threshold=threshold)
         return [
-            Detection(d[:4].astype(np.float32), _order_eyes_and_mouth(d[5:15].reshape(5, 2)).astype(np.float32), float(d[4]))
+            Detection(
+                d[:4].astype(np.float32), _order_eyes_and_mouth(d[5:15].reshape(5, 2)).astype(np.float32), float(d[4])
+            )
             for d in dets
         ]
 
@@ -130,5 +132,7 @@ def select_faces(
         faces = sorted(faces, key=lambda f: -f.size)[:max_faces]  # keep the largest
     if only_center_face and faces:
         cx, cy = image_size[0] / 2, image_size[1] / 2
-        faces = [min(faces, key=lambda f: ((f.box[0] + f.box[2]) / 2 - cx) ** 2 + ((f.box[1] + f.box[3]) / 2 - cy) ** 2)]
+        faces = [
+            min(faces, key=lambda f: ((f.box[0] + f.box[2]) / 2 - cx) ** 2 + ((f.box[1] + f.box[3]) / 2 - cy) ** 2)
+        ]
     return sorted(faces, key=lambda f: ((f.box[0] + f.box[2]) / 2, f.box[1]))

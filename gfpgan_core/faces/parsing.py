@@ -34,7 +34,7 @@ class FaceParser:
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device) * 2 - 1
         labels = self.model(x)[0].argmax(dim=1).cpu().numpy()
         out = []
-        for lab, crop in zip(labels, crops):
+        for lab, crop in zip(labels, crops, strict=False):
             mask = FACE_CLASSES[lab]
             mask = cv2.GaussianBlur(mask, (101, 101), 11)
             mask = cv2.GaussianBlur(mask, (101, 101), 11)

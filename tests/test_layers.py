@@ -1,0 +1,63 @@
+"""The structure holds: layer contracts (import-linter), argparse only in the CLI, one OpenCV wheel."""
+
+import ast
+import importlib.metadata
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+PACKAGE = REPO / "gfpgan_core"
+
+
+def test_import_layers_are_kept():
+    """pyproject.toml's contracts: no circle, no arrow from a lower layer up, research code aside."""
+    lint = Path(sys.executable).parent / "lint-imports"
+    if not lint.exists():
+        pytest.skip("import-linter is not installed (pip install -r requirements-dev.txt)")
+    proc = subprocess.run([str(lint), "--no-cache"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "0 broken" in proc.stdout
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_only_the_command_line_knows_argparse():
+    offenders = [
+        str(p.relative_to(REPO))
+        for p in PACKAGE.rglob("*.py")
+        if "cli" not in p.relative_to(PACKAGE).parts and "argparse" in _imports(p)
+    ]
+    assert offenders == []
+
+
+def test_the_inference_path_imports_no_research_or_ui_code():
+    research = ("training", "evaluation", "metrics", "losses", "degradation")
+    unwanted = (*(f"gfpgan_core.{m}" for m in research), "gradio", "huggingface_hub", "facexlib")
+    code = (
+        "import sys, gfpgan_core, gfpgan_core.service, gfpgan_core.cli; "
+        f"bad = [m for m in {unwanted!r} if m in sys.modules]; assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_one_opencv_wheel():
+    """opencv-python and opencv-python-headless write the same cv2/ folder: only the first may be installed."""
+    installed = {d.metadata["Name"].lower() for d in importlib.metadata.distributions()}
+    assert "opencv-python" in installed and "opencv-python-headless" not in installed
+    import cv2
+
+    assert cv2.imdecode is not None
