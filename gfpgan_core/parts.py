@@ -47,7 +47,8 @@ def _optional_weights(
     except (WeightsMissingError, CheckpointError) as exc:
         if choice == wanted:
             raise
-        return None, f"{name} unavailable ({str(exc).split(':')[0]}); using the fallback."
+        reason = "its weights are not on disk" if isinstance(exc, WeightsMissingError) else "its file is damaged"
+        return None, f"{name} unavailable ({reason}); using the fallback."
 
 
 def build_detector(

@@ -160,8 +160,14 @@ def get_entry(name: str) -> ZooEntry:
 
 
 def weights_dir(override: str | os.PathLike | None = None) -> Path:
-    """Where weights are cached: the argument, else $GFPGAN_WEIGHTS_DIR, else ``weights/``."""
-    return Path(override or os.environ.get("GFPGAN_WEIGHTS_DIR") or PROJECT_ROOT / "weights")
+    """Where weights are cached: the argument, else $GFPGAN_WEIGHTS_DIR, else ``weights/`` in a checkout
+    (``~/.cache/gfpgan_core/weights`` for an installed package)."""
+    chosen = override or os.environ.get("GFPGAN_WEIGHTS_DIR")
+    if chosen:
+        return Path(chosen)
+    if (PROJECT_ROOT / "weights").is_dir():  # a checkout: never write into site-packages
+        return PROJECT_ROOT / "weights"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "gfpgan_core" / "weights"
 
 
 def is_offline() -> bool:
