@@ -25,6 +25,10 @@ class UnknownModelError(GFPGANError, LookupError):
     """A model name that is neither in the zoo nor a file on disk."""
 
 
+class LandmarkError(GFPGANError, ValueError):
+    """Five landmarks that define no face (all points coincide): the face cannot be aligned."""
+
+
 class CheckpointError(GFPGANError, ValueError):
     """A weights file that cannot be read or whose architecture is not recognised."""
 

@@ -179,7 +179,19 @@ def picture_from_array(arr: np.ndarray, bgr: bool = False) -> Picture:
 
 
 def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Any supported input -> :class:`Picture`. Arrays are taken as RGB (not OpenCV's BGR)."""
+    """Any supported input as a :class:`Picture`, the engine's one image type.
+
+    Args:
+        image: a path, encoded bytes, a PIL image, a numpy array (gray, gray+alpha, RGB or RGBA;
+            uint8, uint16 or float in [0, 1]; RGB order, not OpenCV's BGR) or a Picture.
+        max_pixels: refuse larger images before decoding them (decompression bombs).
+
+    Returns:
+        The Picture: float32 RGB in [0, 1], alpha, and whether the source was gray or 16-bit.
+
+    Raises:
+        ImageError: not an image that can be read, or too large (one line).
+    """
     if isinstance(image, Picture):
         return image
     if isinstance(image, (bytes, bytearray)):
@@ -235,7 +247,19 @@ def encode(picture: Picture, fmt: str = "png", quality: int = 95) -> bytes:
 
 
 def write_image(path: str | os.PathLike, picture: Picture, quality: int = 95) -> Path:
-    """Write atomically (temp file + rename), format from the extension."""
+    """Write a picture atomically (temp file + rename); a reader never sees half a file.
+
+    Args:
+        path: the file to write; its extension picks the format (png, jpg, webp, bmp, tif).
+        picture: what to write; 16-bit survives in PNG and TIFF, alpha in PNG, WebP and TIFF.
+        quality: JPEG and WebP quality.
+
+    Returns:
+        ``path`` as a Path. No metadata (EXIF, GPS) is written.
+
+    Raises:
+        ImageError: an unsupported format. OSError: the disk refused the write.
+    """
     path = Path(path)
     data = encode(picture, path.suffix or ".png", quality)
     path.parent.mkdir(parents=True, exist_ok=True)

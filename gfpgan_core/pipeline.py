@@ -21,7 +21,7 @@ from torch import nn
 
 from .background import BackgroundUpsampler, LanczosUpsampler, output_size
 from .devices import pick_device
-from .errors import OptionsError
+from .errors import LandmarkError, OptionsError
 from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
 from .faces.parsing import FaceParser
@@ -248,7 +248,7 @@ class Restorer:
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
         faces = req.stage("detect", self._detect, pic, opts, req.notes)
-        crops, matrices = req.stage("align", self._align, pic, faces)
+        faces, crops, matrices = req.stage("align", self._align, pic, faces, req.notes)
         restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
         canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
         picture = req.stage("paste", self._paste, pic, canvas, restored, matrices)
@@ -306,9 +306,21 @@ class Restorer:
             notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
         return faces
 
-    def _align(self, pic: Picture, faces: list[Detection]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        aligned = [align_face(pic.rgb, f.landmarks, self.crop_size) for f in faces]
-        return [crop for crop, _ in aligned], [matrix for _, matrix in aligned]
+    def _align(
+        self, pic: Picture, faces: list[Detection], notes: list[str]
+    ) -> tuple[list[Detection], list[np.ndarray], list[np.ndarray]]:
+        """(faces kept, their aligned crops, image->crop matrices); a face that cannot be aligned is skipped."""
+        kept, crops, matrices = [], [], []
+        for face in faces:
+            try:
+                crop, matrix = align_face(pic.rgb, face.landmarks, self.crop_size)
+            except LandmarkError:
+                notes.append(f"A face at ({face.box[0]:.0f}, {face.box[1]:.0f}) was skipped: its landmarks coincide.")
+                continue
+            kept.append(face)
+            crops.append(crop)
+            matrices.append(matrix)
+        return kept, crops, matrices
 
     def _restore_faces(
         self, crops: list[np.ndarray], opts: RestoreOptions, gray: bool, report: Callable[[int, int], None]

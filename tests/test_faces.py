@@ -74,3 +74,20 @@ def test_yunet_handles_faces_touching_the_border_and_empty_images():
     for g in detector.detect(cut, 0.3):
         assert np.isfinite(g.box).all()  # negative coordinates survive (no uint16 wrap-around)
         assert g.box[0] > -cut.shape[1] and g.box[2] < 2 * cut.shape[1]
+
+
+def test_degenerate_landmarks_are_a_clear_error_and_the_face_is_skipped(identity_restorer, monkeypatch):
+    from gfpgan_core import GFPGANError
+    from gfpgan_core.errors import LandmarkError
+
+    with pytest.raises(LandmarkError) as err:
+        similarity_transform(np.ones((5, 2)) * 7, FFHQ_TEMPLATE_512)
+    assert isinstance(err.value, GFPGANError) and isinstance(err.value, ValueError)
+
+    path = photos("hq_photos", 1)[0]
+    real = identity_restorer.detector.detect
+    broken = Detection(np.array([1, 1, 60, 60], np.float32), np.full((5, 2), 30, np.float32), 0.99)
+    monkeypatch.setattr(identity_restorer.detector, "detect", lambda rgb, t: [*real(rgb, t), broken])
+    result = identity_restorer.restore(path, upscale=1)
+    assert len(result.faces) >= 1 and all(f.score != 0.99 or f.landmarks.std() > 0 for f in result.faces)
+    assert any("landmarks coincide" in note for note in result.notes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..errors import LandmarkError
+
 # Eye centres, nose tip and mouth corners of FFHQ faces in a 512x512 crop (facexlib's template).
 FFHQ_TEMPLATE_512 = np.array(
     [
@@ -33,7 +35,7 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     # solve [a -b; b a] s + t = d in the least-squares sense
     denom = (s**2).sum()
     if denom <= 1e-12:
-        raise ValueError("degenerate landmarks: all points coincide")
+        raise LandmarkError("The face's landmarks all coincide, so it cannot be aligned.")
     a = (s[:, 0] * d[:, 0] + s[:, 1] * d[:, 1]).sum() / denom
     b = (s[:, 0] * d[:, 1] - s[:, 1] * d[:, 0]).sum() / denom
     rot = np.array([[a, -b], [b, a]])

@@ -29,9 +29,6 @@ class Detection:
         """Side of the face: the shorter side of its box."""
         return float(min(self.box[2] - self.box[0], self.box[3] - self.box[1]))
 
-    def scaled(self, factor: float) -> Detection:
-        return Detection(self.box * factor, self.landmarks * factor, self.score)
-
 
 class FaceDetector(Protocol):
     name: str
