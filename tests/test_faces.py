@@ -91,3 +91,11 @@ def test_degenerate_landmarks_are_a_clear_error_and_the_face_is_skipped(identity
     result = identity_restorer.restore(path, upscale=1)
     assert len(result.faces) >= 1 and all(f.score != 0.99 or f.landmarks.std() > 0 for f in result.faces)
     assert any("landmarks coincide" in note for note in result.notes)
+
+
+def test_outside_the_photo_is_the_reference_grey_in_rgb_order():
+    """facexlib fills with (135, 133, 132) in BGR: in our RGB crops that is (132, 133, 135)."""
+    img = np.full((200, 200, 3), 0.5, np.float32)
+    landmarks = FFHQ_TEMPLATE_512 * 0.25 - [40, 40]  # the face hangs off the top-left corner
+    crop, _ = align_face(img, landmarks, 512)
+    assert np.allclose(crop[5, 5] * 255, (132, 133, 135), atol=1e-3)

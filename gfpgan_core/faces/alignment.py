@@ -18,8 +18,9 @@ FFHQ_TEMPLATE_512 = np.array(
     ],
     dtype=np.float64,
 )
-# The grey the reference fills outside the photo when a face touches its border.
-BORDER_RGB = (135 / 255, 133 / 255, 132 / 255)
+# The grey the reference fills outside the photo when a face touches its border: facexlib passes
+# borderValue=(135, 133, 132) to OpenCV on a BGR image, so in RGB it is (132, 133, 135).
+BORDER_RGB = (132 / 255, 133 / 255, 135 / 255)
 
 
 def template_for(size: int) -> np.ndarray:

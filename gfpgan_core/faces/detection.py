@@ -48,6 +48,11 @@ def _order_eyes_and_mouth(landmarks: np.ndarray) -> np.ndarray:
     return lm
 
 
+def _to_full_size(coords: np.ndarray, scale: float) -> np.ndarray:
+    """Coordinates found on an image resized by ``scale`` back on the original (pixel centres meet)."""
+    return (coords + 0.5) / scale - 0.5 if scale != 1.0 else coords
+
+
 class YuNetDetector:
     """libfacedetection's YuNet via the ``yuface`` wheel: weights inside, BSD-3, fast on a CPU.
 
@@ -81,8 +86,8 @@ class YuNetDetector:
             if score < threshold:
                 continue
             x, y, bw, bh = row[1:5]
-            box = np.array([x, y, x + bw, y + bh], np.float32) / scale
-            landmarks = _order_eyes_and_mouth(row[5:15].reshape(5, 2) / scale)
+            box = _to_full_size(np.array([x, y, x + bw, y + bh], np.float32), scale)
+            landmarks = _order_eyes_and_mouth(_to_full_size(row[5:15].reshape(5, 2), scale))
             faces.append(Detection(box, landmarks.astype(np.float32), float(score)))
         return faces
 
