@@ -45,9 +45,19 @@ def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
     return f @ f.transpose(1, 2) / (c * h * w)
 
 
-def style_loss(fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor]) -> torch.Tensor:
-    """L1 between Gram matrices; the real side is a fixed target."""
-    return sum(F.l1_loss(gram_matrix(f), gram_matrix(r.detach())) for f, r in zip(fake_feats, real_feats, strict=False))  # type: ignore[return-value]
+STYLE_LEVEL_WEIGHTS = (0.5, 1.0)
+"""GFPGAN's facial-component style loss weighs the discriminator's first feature level by 0.5."""
+
+
+def style_loss(
+    fake_feats: list[torch.Tensor], real_feats: list[torch.Tensor], weights: tuple[float, ...] = STYLE_LEVEL_WEIGHTS
+) -> torch.Tensor:
+    """Weighted L1 between Gram matrices, one weight per feature level; the real side is a fixed target."""
+    terms = [
+        w * F.l1_loss(gram_matrix(f), gram_matrix(r.detach()))
+        for w, f, r in zip(weights, fake_feats, real_feats, strict=False)
+    ]
+    return torch.stack(terms).sum()
 
 
 def bce_logits(logits: torch.Tensor, real: bool) -> torch.Tensor:

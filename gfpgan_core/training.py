@@ -80,12 +80,13 @@ class TrainConfig:
     lr_g: float = 2e-3
     lr_d: float = 2e-3
     lr_milestones: list[int] = field(default_factory=list)
-    ema_decay: float = 0.999
+    ema_decay: float = 0.5 ** (32 / 10_000)  # GFPGAN's per-iteration decay, ~0.99778
     init: str | None = None  # a GFPGAN checkpoint to fine-tune (zoo name or path)
     decoder: str | None = None  # pretrained StyleGAN2 decoder weights
     fix_decoder: bool = False
     components: bool = True
-    component_size: int = 80  # crop size at 512; scaled with the model's out_size
+    eye_crop: int = 80  # component crop sizes at 512, as GFPGAN's; scaled with the model's out_size
+    mouth_crop: int = 120
     identity_weights: str | None = "arcface-resnet18"  # zoo name or path; skipped when unavailable
     vgg_weights: str | None = "vgg19"
     save_every: int = 500
@@ -143,6 +144,14 @@ def component_boxes(landmarks: np.ndarray) -> dict[str, np.ndarray]:
         return np.array([c[0] - half, c[1] - half, c[0] + half, c[1] + half], np.float32)
 
     return {"left_eye": box(eye_l, half_eye), "right_eye": box(eye_r, half_eye), "mouth": box(mouth, half_mouth)}
+
+
+def component_crop_sizes(config: TrainConfig) -> dict[str, int]:
+    """Side in pixels each component box is resampled to: 80 for the eyes and 120 for the mouth at
+    512, as GFPGAN's; proportionally smaller for smaller models."""
+    scale = config.model.out_size / REFERENCE_SIZE
+    sizes = {"left_eye": config.eye_crop, "right_eye": config.eye_crop, "mouth": config.mouth_crop}
+    return {k: max(8, round(v * scale)) for k, v in sizes.items()}
 
 
 def prepare_faces(config: TrainConfig, cache: Path) -> list[FaceSample]:
@@ -302,7 +311,7 @@ class Trainer:
         lq, gt, boxes = make_batch(self.train_samples, rng, cfg.batch_size, cfg.degradation, cfg.model.out_size)
         lq, gt = lq.to(self.device), gt.to(self.device)
         boxes = {k: v.to(self.device) for k, v in boxes.items()}
-        comp_size = max(8, round(cfg.component_size * cfg.model.out_size / REFERENCE_SIZE))
+        comp_sizes = component_crop_sizes(cfg)
         row: dict[str, float] = {}
 
         # generator
@@ -318,8 +327,8 @@ class Trainer:
         if self.perceptual is not None:
             percep, style = self.perceptual(out, gt)
             terms["l_percep"], terms["l_style"] = percep * lw.perceptual, style
-        fake_crops = {k: L.crop_components(out, boxes[k], comp_size) for k in self.net_components}
-        real_crops = {k: L.crop_components(gt, boxes[k], comp_size) for k in self.net_components}
+        fake_crops = {k: L.crop_components(out, boxes[k], comp_sizes[k]) for k in self.net_components}
+        real_crops = {k: L.crop_components(gt, boxes[k], comp_sizes[k]) for k in self.net_components}
         for k, d in self.net_components.items():
             logits, fake_feats = d(fake_crops[k])
             _, real_feats = d(real_crops[k])

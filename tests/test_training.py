@@ -120,6 +120,22 @@ def test_ema_warms_up_so_short_runs_are_not_their_random_start(tmp_path):
         before = [p.clone() for p in trainer.net_g_ema.parameters()]
         for p_ema, p in zip(trainer.net_g_ema.parameters(), trainer.net_g.parameters(), strict=False):
             p.copy_(p_ema + 1)
-    trainer._update_ema(100_000)  # late in a long run the configured 0.999 holds
+    trainer._update_ema(100_000)  # late in a long run the configured decay holds
     for old, new in zip(before, trainer.net_g_ema.parameters(), strict=False):
-        assert torch.allclose(new - old, torch.full_like(old, 0.001), atol=1e-5)
+        assert torch.allclose(new - old, torch.full_like(old, 1 - trainer.config.ema_decay), atol=1e-5)
+
+
+def test_the_paper_recipe_details():
+    """Component crops 80 (eyes) / 120 (mouth) at 512, style loss levels 0.5 / 1, EMA 0.5 ** (32 / 10000)."""
+    from gfpgan_core import losses as L
+    from gfpgan_core.archs import GFPGANConfig
+    from gfpgan_core.training import TrainConfig, component_crop_sizes
+
+    assert TrainConfig().ema_decay == pytest.approx(0.99778, abs=1e-5)
+    assert component_crop_sizes(TrainConfig()) == {"left_eye": 80, "right_eye": 80, "mouth": 120}
+    small = TrainConfig(model=GFPGANConfig(out_size=128))
+    assert component_crop_sizes(small) == {"left_eye": 20, "right_eye": 20, "mouth": 30}
+    a, b = torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8)
+    level = float(L.style_loss([a], [b], weights=(1.0,)))
+    assert float(L.style_loss([a, a], [b, a])) == pytest.approx(0.5 * level)
+    assert float(L.style_loss([a, a], [a, b])) == pytest.approx(level)
