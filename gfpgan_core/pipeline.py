@@ -248,7 +248,7 @@ class Restorer:
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
         faces = req.stage("detect", self._detect, pic, opts, req.notes)
-        faces, crops, matrices = req.stage("align", self._align, pic, faces, req.notes)
+        faces, crops, matrices = req.stage("align", self._align, pic, faces, opts, req.notes)
         restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
         canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
         picture = req.stage("paste", self._paste, pic, canvas, restored, matrices)
@@ -302,18 +302,25 @@ class Restorer:
     def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> list[Detection]:
         found = self.detector.detect(to_uint8(pic.rgb), opts.detection_threshold)
         faces = select_faces(found, pic.size, opts.only_center_face, opts.min_face_size, opts.max_faces)
-        if not faces:
+        small = sum(1 for f in found if f.size < opts.min_face_size)
+        if small:
+            notes.append(
+                f"{small} face{'s' if small > 1 else ''} smaller than {opts.min_face_size:g} px "
+                f"{'were' if small > 1 else 'was'} left as {'they were' if small > 1 else 'it was'}: "
+                "too small to restore faithfully."
+            )
+        if not faces and not small:
             notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
         return faces
 
     def _align(
-        self, pic: Picture, faces: list[Detection], notes: list[str]
+        self, pic: Picture, faces: list[Detection], opts: RestoreOptions, notes: list[str]
     ) -> tuple[list[Detection], list[np.ndarray], list[np.ndarray]]:
         """(faces kept, their aligned crops, image->crop matrices); a face that cannot be aligned is skipped."""
         kept, crops, matrices = [], [], []
         for face in faces:
             try:
-                crop, matrix = align_face(pic.rgb, face.landmarks, self.crop_size)
+                crop, matrix = align_face(pic.rgb, face.landmarks, self.crop_size, opts.alignment)
             except LandmarkError:
                 notes.append(f"A face at ({face.box[0]:.0f}, {face.box[1]:.0f}) was skipped: its landmarks coincide.")
                 continue

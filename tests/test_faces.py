@@ -12,7 +12,8 @@ from gfpgan_core.faces import (
     select_faces,
     similarity_transform,
 )
-from gfpgan_core.images import read_image
+from gfpgan_core.faces.alignment import BORDER_RGB
+from gfpgan_core.images import read_image, to_uint8
 
 
 def test_similarity_transform_recovers_a_known_transform():
@@ -99,3 +100,50 @@ def test_outside_the_photo_is_the_reference_grey_in_rgb_order():
     landmarks = FFHQ_TEMPLATE_512 * 0.25 - [40, 40]  # the face hangs off the top-left corner
     crop, _ = align_face(img, landmarks, 512)
     assert np.allclose(crop[5, 5] * 255, (132, 133, 135), atol=1e-3)
+
+
+def _faces_with_landmarks(limit):
+    detector = YuNetDetector()
+    for path in photos("photos", limit):
+        rgb = read_image(path).rgb
+        for face in detector.detect(to_uint8(rgb), 0.6):
+            yield rgb, face.landmarks
+
+
+def test_official_alignment_reproduces_facexlibs_crops():
+    """facexlib: LMEDS fit, then cv2.warpAffine of the uint8 BGR photo with a (135, 133, 132) border."""
+    import cv2
+
+    checked = 0
+    for rgb, landmarks in _faces_with_landmarks(6):
+        bgr = np.ascontiguousarray(to_uint8(rgb)[:, :, ::-1])
+        matrix = cv2.estimateAffinePartial2D(landmarks, FFHQ_TEMPLATE_512, method=cv2.LMEDS)[0]
+        reference = cv2.warpAffine(bgr, matrix, (512, 512), borderMode=cv2.BORDER_CONSTANT, borderValue=(135, 133, 132))
+        crop, ours = align_face(to_uint8(rgb).astype(np.float32) / 255, landmarks, 512, "official")
+        assert np.allclose(ours, matrix)
+        assert np.abs(to_uint8(crop)[:, :, ::-1].astype(int) - reference).max() <= 1  # uint8 vs float rounding
+        checked += 1
+    assert checked >= 5
+
+
+def test_default_alignment_is_the_least_squares_fit_of_all_five_points():
+    """OpenCV's own refinement over all five points (RANSAC with every point an inlier, then
+    Levenberg-Marquardt) gives the least-squares similarity: ours must equal it."""
+    import cv2
+
+    checked = 0
+    for rgb, landmarks in _faces_with_landmarks(6):
+        reference, inliers = cv2.estimateAffinePartial2D(
+            landmarks, FFHQ_TEMPLATE_512, method=cv2.RANSAC, ransacReprojThreshold=1e6, refineIters=100
+        )
+        assert inliers.all()
+        crop, ours = align_face(rgb, landmarks, 512)
+        corners = np.array([[0, 0, 1], [511, 0, 1], [0, 511, 1], [511, 511, 1]], np.float64)
+        inverse = [cv2.invertAffineTransform(m) for m in (ours, reference)]
+        # OpenCV refines in float32: the two fits agree to a few hundredths of a photo pixel
+        assert np.abs(corners @ inverse[0].T - corners @ inverse[1].T).max() < 0.02
+        if np.sqrt(abs(np.linalg.det(ours[:, :2]))) >= 0.7:  # no anti-aliasing prefilter: a plain warp
+            expected = cv2.warpAffine(rgb, reference, (512, 512), flags=cv2.INTER_CUBIC, borderValue=BORDER_RGB)
+            assert np.abs(crop - np.clip(expected, 0, 1)).max() < 2e-3
+        checked += 1
+    assert checked >= 5

@@ -227,6 +227,7 @@ def test_progress_can_stop_a_request(tiny_restorer):
         dict(upscale="2"),
         dict(only_center_face="yes"),
         dict(weight=float("inf")),
+        dict(alignment="bogus"),
     ],
 )
 def test_options_of_the_wrong_type_are_options_errors(bad):
@@ -265,3 +266,27 @@ def test_pasted_faces_land_where_the_upscaled_photo_has_them(identity_restorer, 
     values = [v for p in photos("photos", 10) for v in _face_core_psnrs(identity_restorer, p, scale)]
     assert len(values) >= (40 if REAL_DATA else 5)
     assert np.median(values) >= 45 and min(values) >= 40, (np.median(values), min(values))
+
+
+def test_official_alignment_through_the_pipeline(identity_restorer):
+    path = photos("photos", 1)[0]
+    ours = identity_restorer.restore(path, upscale=1)
+    official = identity_restorer.restore(path, upscale=1, alignment="official")
+    assert len(official.faces) == len(ours.faces) >= 1
+    assert official.image.shape == ours.image.shape
+
+
+def test_faces_too_small_to_restore_are_left_and_said(identity_restorer):
+    from gfpgan_core.images import resize
+
+    pic = read_image(photos("hq_photos", 1)[0])
+    face = identity_restorer.detector.detect((pic.rgb * 255).astype(np.uint8), 0.6)[0]
+    factor = 10 / face.size  # the face becomes about 10 px
+    small = resize(pic.rgb, (round(pic.size[0] * factor), round(pic.size[1] * factor)))
+    assert RestoreOptions().min_face_size == 16
+    result = identity_restorer.restore((small * 255).astype(np.uint8), upscale=1, detection_threshold=0.3)
+    assert result.faces == [] and any("smaller than 16 px" in n for n in result.notes), result.notes
+    found = identity_restorer.restore(
+        (small * 255).astype(np.uint8), upscale=1, detection_threshold=0.3, min_face_size=0
+    )
+    assert len(found.faces) >= 1

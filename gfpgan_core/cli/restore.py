@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import GFPGANError, InputNotFoundError
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
-from ..options import DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
+from ..options import ALIGNMENTS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
 
@@ -53,6 +53,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument(
         "--min-face-size", type=float, default=DEFAULTS.min_face_size, help="ignore faces smaller than this many pixels"
     )
+    r.add_argument(
+        "--alignment",
+        default=DEFAULTS.alignment,
+        choices=ALIGNMENTS,
+        help="least-squares fit of all 5 landmarks (default), or official: facexlib's exact crops (LMEDS)",
+    )
     r.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="faces per forward pass")
     r.add_argument(
         "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
@@ -83,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         detection_threshold=args.threshold,
         batch_size=args.batch_size,
         seed=args.seed,
+        alignment=args.alignment,
     )
     restorer = Restorer.from_pretrained(
         default_model(args),

@@ -99,9 +99,23 @@ def _crop_to_footprint(
     return src[y0:y1, x0:x1], shifted
 
 
-def align_face(rgb: np.ndarray, landmarks: np.ndarray, size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Crop one face to the FFHQ template: (crop (size, size, 3) float32, 2x3 matrix image->crop)."""
-    matrix = similarity_transform(landmarks, template_for(size))
+def align_face(
+    rgb: np.ndarray, landmarks: np.ndarray, size: int = 512, method: str = "least-squares"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Crop one face to the FFHQ template: (crop (size, size, 3) float32, 2x3 matrix image->crop).
+
+    method "least-squares" fits all five landmarks and warps bicubically with anti-aliasing;
+    "official" is facexlib's crop as GFPGAN makes it: ``cv2.estimateAffinePartial2D(..., LMEDS)`` and
+    a plain bilinear ``cv2.warpAffine`` of the whole image.
+    """
+    template = template_for(size)
+    if method == "official":
+        matrix, _ = cv2.estimateAffinePartial2D(np.asarray(landmarks), template, method=cv2.LMEDS)
+        if matrix is None:
+            raise LandmarkError("OpenCV could not fit the face's landmarks to the template.")
+        crop = cv2.warpAffine(rgb, matrix, (size, size), borderMode=cv2.BORDER_CONSTANT, borderValue=BORDER_RGB)
+        return np.clip(crop, 0.0, 1.0), matrix
+    matrix = similarity_transform(landmarks, template)
     crop = warp_affine(
         rgb, matrix, (size, size), border_value=BORDER_RGB, interpolation=cv2.INTER_CUBIC, antialias=True
     )
