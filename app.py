@@ -28,12 +28,14 @@ from pathlib import Path
 
 import gradio as gr
 import numpy as np
+from starlette.middleware import Middleware
 
 from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions, Restorer, load_picture, write_image
 from gfpgan_core.errors import as_sentence
 from gfpgan_core.images import resize
 from gfpgan_core.options import DETECTORS
 from gfpgan_core.service import ModelService
+from gfpgan_core.webguard import PayloadGuard
 
 log = logging.getLogger("gfpgan_app")
 HERE = Path(__file__).resolve().parent
@@ -186,16 +188,41 @@ def write_outputs(
 
 
 class PhotoInput(gr.Image):
-    """gr.Image whose preprocessing failures (a file that is not an image, a decompression bomb)
-    reach the caller as one readable line instead of Gradio's internal error."""
+    """gr.Image that takes only files Gradio itself received (uploads and this page's examples),
+    whatever shape the payload has, and whose preprocessing failures (a file that is not an image,
+    a decompression bomb) reach the caller as one readable line instead of Gradio's internal error.
+
+    Gradio checks a file payload only when it carries ``"meta": {"_type": "gradio.FileData"}``; a
+    raw ``{"path": "/any/file"}`` without it went straight to preprocessing, so any image the server
+    could read left through the API.
+    """
+
+    example_files: frozenset[str] = frozenset()
+    uploads: set[str] = set()  # noqa: RUF012 (replaced by the page's own upload set in build_demo)
 
     @classmethod
     def get_block_name(cls) -> str:
         return "image"  # the same front-end component
 
+    def received_by_gradio(self, path: str | None) -> bool:
+        """True for a file uploaded to this server or one of this page's examples (symlinks resolved)."""
+        if not path or not isinstance(path, str):
+            return False
+        allowed = self.example_files | self.uploads
+        if path in allowed:
+            return True
+        real = os.path.realpath(path)  # only on a miss: a symlink or another spelling of the same file
+        return any(os.path.realpath(p) == real for p in allowed)
+
     def preprocess(self, payload):  # type: ignore[no-untyped-def]
         from PIL import Image
 
+        path = getattr(payload, "path", None)
+        # After the guard in front of the API (see main), Gradio copies the file into this
+        # component's cache (self.temp_files); without the guard this check alone refuses raw paths.
+        if payload is not None and not (path in self.temp_files or self.received_by_gradio(path)):
+            log.warning("refused an image payload that was not uploaded to this server")
+            raise gr.Error("Only images uploaded to this app can be restored: upload the file first.")
         try:
             return super().preprocess(payload)
         except Image.DecompressionBombError:
@@ -277,6 +304,8 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
                 download = gr.File(label="Restored image (PNG, full resolution)", elem_id="download")
         if EXAMPLES:
             gr.Examples(EXAMPLES, inputs=[image_in], label="Examples (public-domain portraits, degraded on purpose)")
+            image_in.example_files = frozenset(image_in.temp_files)  # the examples' copies in Gradio's cache
+        image_in.uploads = demo.upload_file_set  # the same set Gradio's upload route fills
         run.click(
             restore,
             inputs=[image_in, model, rescale, weight, only_center, background, detector],
@@ -285,6 +314,11 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
         )
         model.change(lambda key: f"Model selected: **{key}**.", inputs=model, outputs=status, api_visibility="private")
     return demo
+
+
+def photo_input(demo: gr.Blocks) -> PhotoInput:
+    """The page's photo input (the only component that takes files)."""
+    return next(b for b in demo.blocks.values() if isinstance(b, PhotoInput))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -325,6 +359,7 @@ def main(argv: list[str] | None = None) -> None:
         max_file_size=limits.max_file_size,
         show_error=True,
         footer_links=["api"],
+        app_kwargs={"middleware": [Middleware(PayloadGuard, is_received=photo_input(demo).received_by_gradio)]},
     )
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -134,3 +140,64 @@ def tiny_restorer(tiny_checkpoint):
 
 def rgb_uint8(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    url: str
+    cache_dir: Path  # GRADIO_TEMP_DIR: where uploads land
+    log: list[str] = field(default_factory=list)  # everything the server printed
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """The app started as a visitor meets it, on 127.0.0.1 with an official-format random checkpoint:
+    an :class:`AppServer`."""
+    tmp = tmp_path_factory.mktemp("app")
+    ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
+        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
+        "GFPGAN_MAX_PIXELS": "4000000",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    lines = []
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if f"127.0.0.1:{port}" in line:
+            break
+        if proc.poll() is not None:
+            pytest.fail("app exited:\n" + "".join(lines))
+    else:
+        proc.kill()
+        pytest.fail("app did not start:\n" + "".join(lines))
+    server = AppServer(url, tmp / "gradio", lines)
+    threading.Thread(target=lambda: server.log.extend(proc.stdout), daemon=True).start()  # keep the pipe drained
+    yield server
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_url(app_server):
+    return app_server.url

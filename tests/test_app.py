@@ -1,9 +1,6 @@
 """The Gradio app as visitors and API users meet it: started on 127.0.0.1 with an official-format checkpoint."""
 
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -13,53 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS, REPO, photos, write_gfpgan_checkpoint
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("app")
-    ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
-        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
-        "GFPGAN_MAX_PIXELS": "4000000",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    lines = []
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if f"127.0.0.1:{port}" in line:
-            break
-        if proc.poll() is not None:
-            pytest.fail("app exited:\n" + "".join(lines))
-    else:
-        proc.kill()
-        pytest.fail("app did not start:\n" + "".join(lines))
-    threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # keep the pipe drained
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+from conftest import ARTIFACTS, REPO, photos
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +127,10 @@ def test_page_in_a_real_browser(app_url):
         assert page.locator("#slider img").count() >= 1
         assert page.locator("#model-status").inner_text().startswith("Model in use")
         page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
+        # an example, clicked as a visitor would, restores too (its file is one the server received)
+        page.locator("img[src*='astronaut_degraded']").first.click()
+        page.locator("#restore-button").click()
+        page.wait_for_function("document.querySelector('#summary').innerText.includes('1 face found')", timeout=120_000)
         browser.close()
     assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
 

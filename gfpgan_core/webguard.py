@@ -1,0 +1,119 @@
+"""An ASGI guard in front of the app's HTTP API: file payloads may only name files already uploaded.
+
+Gradio checks a file payload only when it carries its ``meta`` marker, fetches one whose ``path`` is a
+URL (public hosts only) and decodes ``data:`` URLs, all before any check of the app runs; so a raw API
+call could make the server read, fetch, store and decode whatever a client names. Images must arrive
+through the upload route (size-limited): this guard refuses, before Gradio sees the call, any file
+payload that is not a file the server received, and any call body larger than a real one can be (a
+few KB: files travel by upload, not inline). A refusal is one JSON line, status 400 or 413.
+
+Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MAX_CALL_BYTES = 64 * 1024
+REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
+
+
+def file_payloads(data: Any) -> list[dict[str, Any]]:
+    """Every file payload in a JSON value: any object with a ``path`` (Gradio's FileData and image
+    data, with or without their ``meta`` marker)."""
+    found, stack = [], [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "path" in item or "url" in item:
+                found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def refusal(payload: dict[str, Any], is_received: Callable[[str], bool] | None) -> str | None:
+    """Why a file payload is refused, or None when it names a file the server received."""
+    path, url = payload.get("path"), payload.get("url")
+    if isinstance(url, str) and url.strip().lower().startswith("data:"):
+        return "Images must be uploaded to this app first; inline data is refused."
+    if not isinstance(path, str) or not path.strip():
+        return "A file must name the path the upload route returned."
+    if path.strip().lower().startswith(REMOTE_PREFIXES):
+        return "Images must be uploaded to this app first; URLs are refused."
+    if is_received is not None and not is_received(path):
+        return "Only images uploaded to this app can be restored: upload the file first."
+    return None
+
+
+class PayloadGuard:
+    """Refuse API calls (POSTs under ``prefixes``) that name remote or inline files, or are too big."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        is_received: Callable[[str], bool] | None = None,
+        prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/"),
+    ) -> None:
+        self.app = app
+        self.is_received = is_received  # True for a path the server itself received (an upload)
+        self.prefixes = prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "POST"
+            or not scope.get("path", "").startswith(self.prefixes)
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > MAX_CALL_BYTES:
+                await _refuse(send, 413, "The request is too large: send images through the upload route, not inline.")
+                return
+        try:
+            payloads = file_payloads(json.loads(body or b"null"))
+        except (ValueError, RecursionError):
+            payloads = []  # not JSON: Gradio answers that itself
+        reasons = [r for p in payloads if (r := refusal(p, self.is_received))]
+        if reasons:
+            log.warning(f"refused an API call: {reasons[0]}")
+            await _refuse(send, 400, reasons[0])
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _refuse(send: Send, status: int, message: str) -> None:
+    payload = json.dumps({"error": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,140 @@
+"""The public app through raw HTTP, as an attacker would call it: no server file leaves, nothing is fetched."""
+
+import http.server
+import json
+import os
+import threading
+from typing import ClassVar
+
+import httpx
+import pytest
+
+from conftest import REPO, photos
+
+ARGS = ["custom", 1, 1.0, False, False, "auto"]
+
+
+def _call(url, image, args=ARGS):
+    """POST /gradio_api/call/restore and read its event stream: (status, event, data)."""
+    start = httpx.post(f"{url}gradio_api/call/restore", json={"data": [image, *args]}, timeout=30)
+    if start.status_code != 200:
+        return start.status_code, None, start.json()
+    event_id = start.json()["event_id"]
+    event, data = None, None
+    with httpx.stream("GET", f"{url}gradio_api/call/restore/{event_id}", timeout=120) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = json.loads(line.split(":", 1)[1])
+                break
+    return 200, event, data
+
+
+def _upload(url, path):
+    with open(path, "rb") as f:
+        return httpx.post(f"{url}gradio_api/upload", files={"files": (path.name, f)}, timeout=30).json()[0]
+
+
+@pytest.fixture(scope="module")
+def outside_image(tmp_path_factory):
+    """A readable image on the server that nobody uploaded."""
+    folder = tmp_path_factory.mktemp("private")
+    target = folder / "secret.jpg"
+    target.write_bytes(photos("hq_photos", 1)[0].read_bytes())
+    return target
+
+
+def _refused(status, event, data):
+    if status != 200:
+        return isinstance(data, dict) and "\n" not in data.get("error", "")
+    return event == "error"
+
+
+def test_an_uploaded_image_is_restored(app_server):
+    path = _upload(app_server.url, photos("hq_photos", 1)[0])
+    status, event, data = _call(app_server.url, {"path": path, "meta": {"_type": "gradio.FileData"}})
+    assert (status, event) == (200, "complete"), data
+    status, event, data = _call(app_server.url, {"path": path})  # the same upload without the marker
+    assert (status, event) == (200, "complete"), data
+
+
+@pytest.mark.parametrize("meta", [True, False])
+def test_server_files_are_refused_whatever_the_payload(app_server, outside_image, meta, tmp_path):
+    link = app_server.cache_dir / "link_to_secret.jpg"
+    if not link.exists():
+        os.symlink(outside_image, link)
+    examples = sorted((REPO / "examples").glob("*.jpg"))
+    paths = [
+        str(outside_image),  # absolute
+        os.path.relpath(outside_image, REPO),  # relative to the server's working folder
+        "../" * 8 + str(outside_image).lstrip("/"),  # climbing out of anywhere
+        str(link),  # a symlink inside Gradio's cache to a file outside it
+        f"file://{outside_image}",
+        str(examples[0]),  # a file of the working tree
+    ]
+    for path in paths:
+        payload = {"path": path, **({"meta": {"_type": "gradio.FileData"}} if meta else {})}
+        status, event, data = _call(app_server.url, payload)
+        assert _refused(status, event, data), (path, status, event, data)
+        assert "_restored.png" not in json.dumps(data)
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    hits: ClassVar[list[str]] = []
+
+    def do_GET(self):
+        _Recorder.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_urls_and_inline_images_are_refused_without_any_fetch(app_server):
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    loopback = f"http://127.0.0.1:{server.server_address[1]}/face.jpg"
+    try:
+        payloads = [
+            {"path": loopback, "meta": {"_type": "gradio.FileData"}},
+            {"path": loopback},
+            {"path": "x.jpg", "url": loopback, "meta": {"_type": "gradio.FileData"}},
+            {"path": "http://localhost:1/face.jpg", "meta": {"_type": "gradio.FileData"}},
+            {"path": "//127.0.0.1/face.jpg"},
+            {"path": "data:image/png;base64,iVBORw0KGgo=", "meta": {"_type": "gradio.FileData"}},
+            {"path": "x.png", "url": "data:image/png;base64,iVBORw0KGgo="},
+        ]
+        for payload in payloads:
+            status, event, data = _call(app_server.url, payload)
+            assert _refused(status, event, data), (payload, status, data)
+        assert _Recorder.hits == []  # the server fetched nothing
+    finally:
+        server.shutdown()
+
+
+def test_oversized_calls_are_refused_before_gradio_reads_them(app_server):
+    blob = "A" * 200_000
+    response = httpx.post(
+        f"{app_server.url}gradio_api/call/restore", json={"data": [{"path": "x.png", "b64": blob}, *ARGS]}, timeout=30
+    )
+    assert response.status_code == 413 and "upload" in response.json()["error"]
+
+
+def test_file_route_serves_nothing_outside_gradios_cache(app_server, outside_image):
+    for path in (outside_image, REPO / "app.py", REPO / "README.md", REPO / "examples" / "astronaut_degraded.jpg"):
+        response = httpx.get(f"{app_server.url}gradio_api/file={path}", timeout=30)
+        assert response.status_code in (403, 404), path
+    response = httpx.get(f"{app_server.url}gradio_api/file=../../../../etc/passwd", timeout=30)
+    assert response.status_code in (403, 404)
+    assert "root:" not in response.text
+
+
+def test_only_the_restore_endpoint_is_public(app_server):
+    info = httpx.get(f"{app_server.url}gradio_api/info", timeout=30).json()
+    assert list(info["named_endpoints"]) == ["/restore"] and not info["unnamed_endpoints"]
+
+
+def test_refusals_log_no_traceback(app_server):
+    assert not any("Traceback" in line for line in app_server.log), "".join(app_server.log[-40:])
