@@ -134,8 +134,9 @@ def run_request(
     """(input picture, result, the restorer used); every failure is a :class:`GFPGANError` with one line."""
     if not image_path:
         raise GFPGANError("Please upload an image first.")
-    if not model_key:
-        raise GFPGANError(as_sentence(service.default_model()[1]))
+    default_key, why = service.default_model()
+    if not model_key and default_key is None:  # no weights at all: the page's own message
+        raise GFPGANError(as_sentence(why))
     try:
         restorer = service.get(model_key, detector=detector, upsampler="auto")
         picture = load_picture(image_path)
@@ -187,6 +188,56 @@ def write_outputs(
     return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
 
 
+def user_error(message: str) -> gr.Error:
+    """A visitor's mistake: one line back to the client and no traceback in the server's log."""
+    return gr.Error(message, print_exception=False)
+
+
+class _ValidatedInput:
+    """Mixin for input components: a value the component refuses (out of range, not a number, not one
+    of the choices, from a raw API call) is a visitor's mistake, answered in one line and not logged
+    with a traceback as Gradio's own checks are."""
+
+    label: str | None
+
+    def preprocess(self, payload):  # type: ignore[no-untyped-def]
+        try:
+            return super().preprocess(payload)  # type: ignore[misc]
+        except gr.Error as exc:
+            raise user_error(str(exc.message)) from None
+        except (TypeError, ValueError):
+            raise user_error(f"{self.label}: {str(payload)[:40]!r} is not a valid value.") from None
+
+
+class Slider(_ValidatedInput, gr.Slider):
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "slider"
+
+
+class Dropdown(_ValidatedInput, gr.Dropdown):
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "dropdown"
+
+
+class Radio(_ValidatedInput, gr.Radio):
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "radio"
+
+
+class Checkbox(_ValidatedInput, gr.Checkbox):
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "checkbox"
+
+    def preprocess(self, payload):  # type: ignore[no-untyped-def]
+        if not isinstance(payload, bool):
+            raise user_error(f"{self.label}: expected true or false, not {str(payload)[:40]!r}.")
+        return payload
+
+
 class PhotoInput(gr.Image):
     """gr.Image that takes only files Gradio itself received (uploads and this page's examples),
     whatever shape the payload has, and whose preprocessing failures (a file that is not an image,
@@ -222,13 +273,13 @@ class PhotoInput(gr.Image):
         # component's cache (self.temp_files); without the guard this check alone refuses raw paths.
         if payload is not None and not (path in self.temp_files or self.received_by_gradio(path)):
             log.warning("refused an image payload that was not uploaded to this server")
-            raise gr.Error("Only images uploaded to this app can be restored: upload the file first.")
+            raise user_error("Only images uploaded to this app can be restored: upload the file first.")
         try:
             return super().preprocess(payload)
         except Image.DecompressionBombError:
-            raise gr.Error("The image is too large to decode safely.") from None
+            raise user_error("The image is too large to decode safely.") from None
         except Exception:
-            raise gr.Error("The file is not an image that can be read.") from None
+            raise user_error("The file is not an image that can be read.") from None
 
 
 def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks:
@@ -253,7 +304,7 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
             report = progress_reporter(progress, limits.timeout_s, started)
             picture, result, restorer = run_request(service, image_path, model_key, options, detector, report)
         except GFPGANError as exc:
-            raise gr.Error(str(exc)) from None
+            raise user_error(str(exc)) from None
         png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
         return png, gallery, write_summary(result, restorer), before_after
 
@@ -278,9 +329,12 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
                     label="Photo",
                     elem_id="input-image",
                 )
-                model = gr.Dropdown(choices=choices, value=default_key, label="Model", elem_id="model")
-                rescale = gr.Slider(1, 4, value=DEFAULTS.upscale, step=0.5, label="Rescaling factor")
-                weight = gr.Slider(
+                # custom values reach the handler, which names the models it knows in one line
+                model = Dropdown(
+                    choices=choices, value=default_key, label="Model", elem_id="model", allow_custom_value=True
+                )
+                rescale = Slider(1, 4, value=DEFAULTS.upscale, step=0.5, label="Rescaling factor")
+                weight = Slider(
                     0,
                     1,
                     value=DEFAULTS.weight,
@@ -288,13 +342,18 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
                     label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
                 )
                 with gr.Accordion("Advanced", open=False):
-                    only_center = gr.Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
-                    background = gr.Checkbox(
+                    only_center = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+                    background = Checkbox(
                         DEFAULTS.upsample_background,
                         label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
                     )
-                    detector = gr.Radio(list(DETECTORS), value="auto", label="Face detector")
-                run = gr.Button("Restore", variant="primary", elem_id="restore-button")
+                    detector = Radio(list(DETECTORS), value="auto", label="Face detector")
+                run = gr.Button(
+                    "Restore" if default_key else "Restore (no model weights on this server: see above)",
+                    variant="primary",
+                    interactive=default_key is not None,
+                    elem_id="restore-button",
+                )
             with gr.Column(scale=2):
                 summary = gr.Markdown(elem_id="summary")
                 slider = gr.ImageSlider(label="Before / after", type="filepath", format="png", elem_id="slider")
@@ -345,6 +404,8 @@ def main(argv: list[str] | None = None) -> None:
     limits = Limits.from_env()
     try:
         service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir)
+        if args.model_path:  # a file given at start must work before the page announces it
+            service.load("custom")
     except GFPGANError as exc:
         raise SystemExit(f"error: {exc}") from None
     if not args.no_warm_up:

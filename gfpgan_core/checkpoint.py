@@ -46,7 +46,12 @@ def read_state_dict(path: str | os.PathLike) -> StateDict:
         else:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt, truncated, pickled code, wrong format
-        raise CheckpointError(f"Cannot read weights from {path.name}: {first_line(exc)}") from exc
+        if "weights only load failed" in str(exc).lower():  # torch's advice to unpickle is not for users
+            raise CheckpointError(
+                f"{path.name} holds pickled code, which is never run here: use a plain state dict "
+                "(torch.save(model.state_dict())) or a .safetensors file."
+            ) from None
+        raise CheckpointError(f"Cannot read weights from {path.name}: {first_line(exc)}") from None
     return unwrap_state_dict(obj, path.name)
 
 
@@ -156,8 +161,29 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
     return model.eval().requires_grad_(False)
 
 
-def load_model(path: str | os.PathLike, config: ArchConfig | None = None) -> tuple[nn.Module, ArchConfig]:
-    """Read, recognise and build: the one call from a file to an eval-mode network."""
+ARCHITECTURE_NAMES = {
+    GFPGANConfig: "GFPGANv1Clean, a face restorer",
+    SRVGGConfig: "SRVGGNetCompact, a background upsampler",
+}
+
+
+def describe_architecture(config: ArchConfig) -> str:
+    """In words: which network a config builds and what it is for."""
+    return ARCHITECTURE_NAMES.get(type(config), type(config).__name__)
+
+
+def load_model(
+    path: str | os.PathLike, config: ArchConfig | None = None, expect: type | tuple[type, ...] | None = None
+) -> tuple[nn.Module, ArchConfig]:
+    """Read, recognise and build: the one call from a file to an eval-mode network.
+
+    ``expect``: the config class(es) the caller can use; other architectures are refused in one line
+    that says what the file holds and what was expected.
+    """
     state = read_state_dict(path)
     config = config or detect_architecture(state)
+    if expect is not None and not isinstance(config, expect):
+        wanted = expect if isinstance(expect, tuple) else (expect,)
+        expected = " or ".join(ARCHITECTURE_NAMES.get(c, c.__name__) for c in wanted)
+        raise CheckpointError(f"{Path(path).name} holds {describe_architecture(config)}; expected {expected}.")
     return build_model(state, config), config

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
@@ -22,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageError, InputNotFoundError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse to decode more than this (a 10000x10000 photo)
+MAX_FILE_BYTES = 512 * 1024 * 1024  # far above any photo file (a 100 MP JPEG is about 30 MB)
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 ImageLike = Union[str, os.PathLike, bytes, np.ndarray, Image.Image, "Picture"]
 
@@ -134,12 +136,38 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
         raise ImageError(f"The image could not be decoded: {first_line(exc)}.") from exc
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    path = Path(path)
+def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; anything else is refused before reading.
+
+    Devices (``/dev/zero``), FIFOs (which would block forever) and folders are refused on their type;
+    the size is checked on the open file and again while reading, for files that lie about it.
+    """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise ImageError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        raise ImageError(f"Cannot read {path.name}: {exc.strerror or exc}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ImageError(f"{path.name} is not a regular file.")
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size > max_bytes:
+            raise ImageError(
+                f"{path.name} is {info.st_size / 1e6:.0f} MB, above the limit of {max_bytes / 1e6:.0f} MB."
+            )
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as exc:
+            raise ImageError(f"Cannot read {path.name}: {exc.strerror or exc}.") from None
+    if len(data) > max_bytes:
+        raise ImageError(f"{path.name} is larger than the limit of {max_bytes / 1e6:.0f} MB.")
+    return data
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+    """Decode an image file (regular files only, at most :data:`MAX_FILE_BYTES`)."""
+    path = Path(path)
+    data = read_file(path)
     try:
         return decode(data, max_pixels)
     except ImageError as exc:
@@ -199,7 +227,12 @@ def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Pict
     if isinstance(image, (str, os.PathLike)):
         return read_image(image, max_pixels)
     if isinstance(image, Image.Image):
-        return _from_pil(image, max_pixels)
+        try:  # a lazily opened image decodes here, and may turn out truncated or corrupt
+            return _from_pil(image, max_pixels)
+        except ImageError:
+            raise
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageError(f"The image could not be decoded: {first_line(exc)}.") from None
     if isinstance(image, np.ndarray):
         return picture_from_array(image)
     raise ImageError(f"Unsupported image input of type {type(image).__name__}.")

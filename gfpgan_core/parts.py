@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from . import zoo
+from .archs import GFPGANConfig, SRVGGConfig
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
@@ -24,6 +25,7 @@ from .faces.parsing import FaceParser
 from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
 
 log = logging.getLogger(__name__)
+FACE_RESTORERS = (GFPGANConfig,)  # config classes whose networks map aligned crops to restored crops
 WeightsDir = str | os.PathLike | None
 
 
@@ -32,7 +34,7 @@ def load_face_model(
 ) -> tuple[nn.Module, str]:
     """(network in eval mode on the CPU, display name) for a zoo name or a weights file."""
     path, entry = zoo.resolve_weights(model, weights_dir, download=download)
-    net, _ = load_model(path, entry.config if entry else None)
+    net, _ = load_model(path, entry.config if entry else None, expect=FACE_RESTORERS)
     return net, entry.name if entry else Path(os.fspath(model)).name
 
 
@@ -68,7 +70,7 @@ def build_upsampler(
     path, note = _optional_weights("realesr-general-x4v3", choice, "realesrgan", weights_dir, download)
     if path is None:
         return LanczosUpsampler(), note
-    net, _ = load_model(path, zoo.get_entry("realesr-general-x4v3").config)
+    net, _ = load_model(path, zoo.get_entry("realesr-general-x4v3").config, expect=SRVGGConfig)
     return NetworkUpsampler(net, device, half=half), note
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from . import zoo
 from .devices import pick_device
-from .errors import GFPGANError, InputNotFoundError
+from .errors import GFPGANError, InputNotFoundError, UnknownModelError
 from .options import DETECTORS, UPSAMPLERS, check_choice
 from .parts import build_detector, build_parser, build_upsampler, load_face_model
 from .pipeline import Restorer
@@ -134,10 +134,24 @@ class ModelService:
         dtype = Restorer.dtype_for(self.half)
         return net.to(self.device, dtype).eval().requires_grad_(False), name
 
+    def check_key(self, key: object) -> str:
+        """``key`` if it is one of :meth:`restorer_names`: a client never names a file or a new cache entry."""
+        names = self.restorer_names()
+        if not isinstance(key, str) or key not in names:
+            raise UnknownModelError(f"Unknown model {str(key)[:60]!r}: choose one of {', '.join(names)}.")
+        return key
+
+    def load(self, key: str) -> str:
+        """Load model ``key`` now (once) and return its display name; a file that cannot serve as a
+        face restorer fails here, in one line, rather than on every request."""
+        self.check_key(key)
+        return self._part("model", key, lambda: self._face_model(key))[1]
+
     def get(self, key: str, detector: str = "auto", upsampler: str = "auto") -> Restorer:
         """A restorer for model ``key`` with the named detector and background upsampler."""
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
+        self.check_key(key)
         net, name = self._part("model", key, lambda: self._face_model(key))
         det, det_note = self._part(
             "detector", detector, lambda: build_detector(detector, self.device, self.weights_dir, self.download)

@@ -1,6 +1,8 @@
 """The Gradio app as visitors and API users meet it: started on 127.0.0.1 with an official-format checkpoint."""
 
+import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ARTIFACTS, REPO, photos
+from conftest import ARTIFACTS, REPO, _free_port, photos, write_gfpgan_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +198,55 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     nothing = ModelService(weights_dir=tmp_path / "empty", download=False)
     with pytest.raises(GFPGANError, match=r"download v1\.4"):
         app.run_request(nothing, str(photo), None, RestoreOptions(), "auto")
+
+
+@pytest.mark.parametrize("kind", ["pickled", "background", "truncated"])
+def test_an_unusable_model_file_stops_the_app_at_start(tmp_path, kind):
+    import torch
+
+    from gfpgan_core.archs import SRVGGNetCompact
+
+    path = tmp_path / f"{kind}.pth"
+    if kind == "pickled":
+        torch.save(torch.nn.Linear(2, 2), path)
+    elif kind == "background":
+        torch.save({"params": SRVGGNetCompact(num_feat=8, num_conv=2, upscale=4).state_dict()}, path)
+    else:
+        write_gfpgan_checkpoint(path)
+        path.write_bytes(path.read_bytes()[:5000])
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GFPGAN_WEIGHTS_DIR": str(tmp_path / "w")}
+    proc = subprocess.run(
+        [sys.executable, "app.py", "--model-path", str(path), "--port", str(_free_port())],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
+    if kind == "background":
+        assert "holds SRVGGNetCompact, a background upsampler; expected GFPGANv1Clean" in last
+
+
+def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    service = ModelService(weights_dir=tmp_path / "empty", download=False)
+    demo = app.build_demo(service)
+    button = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "restore-button")
+    assert button.interactive is False and "no model weights" in button.value
+    demo.queue().launch(prevent_thread_lock=True, server_port=_free_port(), quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with pytest.raises(AppError, match=r"download v1\.4"):
+            client.predict(
+                handle_file(str(photos("hq_photos", 1)[0])), None, 1, 1.0, False, False, "auto", api_name="/restore"
+            )
+    finally:
+        demo.close()

@@ -136,5 +136,28 @@ def test_only_the_restore_endpoint_is_public(app_server):
     assert list(info["named_endpoints"]) == ["/restore"] and not info["unnamed_endpoints"]
 
 
+@pytest.mark.parametrize(
+    "position, value, expected",
+    [
+        (2, "abc", "Rescaling factor"),
+        (2, 20, "maximum value"),
+        (3, -1, "minimum value"),
+        (3, [1, 2], "Fidelity weight"),
+        (1, "v9", "Unknown model 'v9'"),
+        (1, "/etc/passwd", "Unknown model '/etc/passwd'"),
+        (1, None, "Unknown model"),
+        (4, "yes", "expected true or false"),
+        (6, "mtcnn", "not in the list of choices"),
+    ],
+)
+def test_bad_arguments_are_one_readable_line(app_server, position, value, expected):
+    path = _upload(app_server.url, photos("hq_photos", 1)[0])
+    args = [{"path": path}, *ARGS]
+    args[position] = value
+    status, event, data = _call(app_server.url, args[0], args[1:])
+    assert (status, event) == (200, "error"), data
+    assert expected in data["error"] and "\n" not in data["error"]
+
+
 def test_refusals_log_no_traceback(app_server):
     assert not any("Traceback" in line for line in app_server.log), "".join(app_server.log[-40:])

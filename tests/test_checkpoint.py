@@ -116,3 +116,26 @@ def test_mismatched_shapes_are_reported(tmp_path, state):
     torch.save(state, path)
     with pytest.raises(CheckpointError, match=r"toRGB\.0\.bias"):
         load_model(path)
+
+
+def test_pickled_code_gets_our_message_not_torchs_advice(tmp_path):
+    path = tmp_path / "whole_model.pth"
+    torch.save(GFPGANConfig(**TINY_CONFIG).build(), path)  # a pickled module, not a state dict
+    with pytest.raises(CheckpointError) as err:
+        read_state_dict(path)
+    message = str(err.value)
+    assert "pickled code" in message and "\n" not in message
+    assert "weights_only" not in message and "trust" not in message
+
+
+def test_a_background_model_is_not_a_face_model(tmp_path):
+    from gfpgan_core.parts import load_face_model
+
+    path = tmp_path / "realesr.pth"
+    torch.save({"params": SRVGGNetCompact(num_feat=8, num_conv=2, upscale=4).state_dict()}, path)
+    with pytest.raises(CheckpointError) as err:
+        load_face_model(path, download=False)
+    assert (
+        str(err.value)
+        == "realesr.pth holds SRVGGNetCompact, a background upsampler; expected GFPGANv1Clean, a face restorer."
+    )

@@ -131,3 +131,44 @@ def test_rgba_roundtrip_keeps_alpha():
 def test_unsupported_output_format():
     with pytest.raises(ImageError, match="gif"):
         encode(Picture(np.zeros((2, 2, 3), np.float32)), "gif")
+
+
+@pytest.mark.parametrize("kind", ["dev_zero", "fifo", "folder"])
+def test_special_files_are_refused_before_reading(tmp_path, kind):
+    import os
+    import time
+
+    from gfpgan_core.images import read_image
+
+    if kind == "dev_zero":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        path = tmp_path / "pipe.png"
+        os.mkfifo(path)
+    else:
+        path = tmp_path / "folder.png"
+        path.mkdir()
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match="not a regular file"):
+        read_image(path)
+    assert time.perf_counter() - start < 1  # refused on its type, nothing read
+
+
+def test_files_above_the_byte_cap_are_refused(tmp_path):
+    from gfpgan_core.images import read_file
+
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * 2000)
+    with pytest.raises(ImageError, match="limit"):
+        read_file(path, max_bytes=1000)
+
+
+def test_a_lazily_truncated_pil_image_is_an_image_error(tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(rgb_uint8(300, 300)).save(buf, format="PNG")
+    path = tmp_path / "cut.png"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    lazy = Image.open(path)  # opens fine: only the header is read
+    with pytest.raises(ImageError, match="decoded") as err:
+        load_picture(lazy)
+    assert "\n" not in str(err.value)

@@ -290,3 +290,14 @@ def test_faces_too_small_to_restore_are_left_and_said(identity_restorer):
         (small * 255).astype(np.uint8), upscale=1, detection_threshold=0.3, min_face_size=0
     )
     assert len(found.faces) >= 1
+
+
+@pytest.mark.parametrize("device", ["meta", "banana", "cuda:7", "mps"])
+def test_unusable_devices_are_one_line(device):
+    import torch
+
+    if device == "mps" and torch.backends.mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(OptionsError) as err:
+        Restorer(IdentityRestorer(), device=device)
+    assert "\n" not in str(err.value) and device in str(err.value)
