@@ -16,9 +16,8 @@ import os
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
 
 import argparse
+import contextlib
 import logging
-import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -31,6 +30,7 @@ import numpy as np
 from starlette.middleware import Middleware
 
 from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions, Restorer, load_picture, write_image
+from gfpgan_core.diskbudget import DiskBudget
 from gfpgan_core.errors import as_sentence
 from gfpgan_core.images import resize
 from gfpgan_core.options import DETECTORS
@@ -40,7 +40,6 @@ from gfpgan_core.webguard import PayloadGuard
 log = logging.getLogger("gfpgan_app")
 HERE = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (HERE / "examples").glob("*.jpg"))
-OUTPUT_ROOT = Path(tempfile.gettempdir()) / "gfpgan-app-outputs"
 DEFAULTS = RestoreOptions()
 
 # stage -> (share of the bar done when it starts, its share, what the page says)
@@ -72,7 +71,8 @@ class Limits:
     timeout_s: int = 300
     queue_size: int = 16
     preview_side: int = 1600  # the before/after slider shows at most this; the download is full size
-    keep_outputs_s: int = 600
+    keep_outputs_s: int = 600  # uploads and results are deleted after this (Gradio's timer)
+    disk_budget_mb: int = 1000  # and the oldest first whenever they hold more than this
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -84,24 +84,12 @@ class Limits:
             max_faces=_env_int("GFPGAN_MAX_FACES", d.max_faces),
             timeout_s=_env_int("GFPGAN_TIMEOUT", d.timeout_s),
             queue_size=_env_int("GFPGAN_QUEUE_SIZE", d.queue_size),
+            disk_budget_mb=_env_int("GFPGAN_DISK_BUDGET_MB", d.disk_budget_mb),
         )
 
 
 class RequestTimeout(GFPGANError):
     pass
-
-
-def sweep_outputs(max_age: float) -> None:
-    """Delete this app's output folders older than ``max_age`` seconds (nothing is kept for long)."""
-    if not OUTPUT_ROOT.is_dir():
-        return
-    now = time.time()
-    for folder in OUTPUT_ROOT.iterdir():
-        try:
-            if now - folder.stat().st_mtime > max_age:
-                shutil.rmtree(folder, ignore_errors=True)
-        except OSError:
-            pass
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -176,11 +164,19 @@ def write_summary(result: RestorationResult, restorer: Restorer) -> str:
     return summary + ("\n\n" + " ".join(notes) if notes else "")
 
 
+def output_folder() -> Path:
+    """A fresh folder for one request's results inside Gradio's cache: Gradio serves files there
+    without copying them (each result is stored once) and its timer deletes them."""
+    from gradio.utils import get_upload_folder
+
+    return Path(get_upload_folder()) / "gfpgan-results" / uuid.uuid4().hex
+
+
 def write_outputs(
     picture: Picture, result: RestorationResult, stem: str, preview_side: int
 ) -> tuple[str, list[tuple[str, str]], tuple[str, str]]:
     """(full-resolution PNG, gallery, before/after previews) written to a fresh output folder."""
-    out_dir = OUTPUT_ROOT / uuid.uuid4().hex
+    out_dir = output_folder()
     restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)
     preview = _fit(result.picture.size, preview_side)
     before = write_image(out_dir / "before.png", Picture(resize(picture.rgb, preview)))
@@ -282,14 +278,13 @@ class PhotoInput(gr.Image):
             raise user_error("The file is not an image that can be read.") from None
 
 
-def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks:
+def build_demo(service: ModelService, limits: Limits | None = None, budget: DiskBudget | None = None) -> gr.Blocks:
     limits = limits or Limits()
     default_key, default_reason = service.default_model()
     choices = [(c.label, c.key) for c in service.choices()]
 
     def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008 (Gradio's pattern)
         """Restore every face in a photo: the restored PNG, a gallery of face pairs, a summary, a before/after pair."""
-        sweep_outputs(limits.keep_outputs_s)
         started = time.perf_counter()
         try:
             options = RestoreOptions(
@@ -302,14 +297,17 @@ def build_demo(service: ModelService, limits: Limits | None = None) -> gr.Blocks
                 max_output_pixels=limits.max_output_pixels,
             )
             report = progress_reporter(progress, limits.timeout_s, started)
-            picture, result, restorer = run_request(service, image_path, model_key, options, detector, report)
+            with budget.in_use([image_path]) if budget else contextlib.nullcontext():
+                picture, result, restorer = run_request(service, image_path, model_key, options, detector, report)
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
         png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
+        if budget:
+            budget.sweep()  # results just written are recent, so protected until fetched
         return png, gallery, write_summary(result, restorer), before_after
 
     with gr.Blocks(
-        title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(300, limits.keep_outputs_s)
+        title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)
     ) as demo:
         gr.Markdown(
             "# GFPGAN face restoration\n"
@@ -410,7 +408,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     if not args.no_warm_up:
         threading.Thread(target=service.warm_up, daemon=True).start()
-    demo = build_demo(service, limits)
+    from gradio.utils import get_upload_folder
+
+    budget = DiskBudget(Path(get_upload_folder()), limits.disk_budget_mb * 1_000_000, limits.keep_outputs_s + 60)
+    demo = build_demo(service, limits, budget)
+    budget.keep = set(photo_input(demo).example_files)
+    budget.start()
     concurrency = args.concurrency or (2 if service.device.type == "cuda" else 1)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
     demo.launch(

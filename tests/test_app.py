@@ -183,7 +183,7 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     from gfpgan_core.service import ModelService
 
     app = _app_module()
-    monkeypatch.setattr(app, "OUTPUT_ROOT", tmp_path / "out")
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
     service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
     photo = photos("photos", 1)[0]
     picture, result, restorer = app.run_request(service, str(photo), "custom", RestoreOptions(upscale=1), "yunet")
@@ -250,3 +250,12 @@ def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_pat
             )
     finally:
         demo.close()
+
+
+def test_each_result_is_stored_once_inside_gradios_cache(app_server, client, tmp_path):
+    photo = tmp_path / "only_once.png"
+    Image.open(photos("hq_photos", 1)[0]).convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(photo)
+    _restore(client, photo, rescale=1)
+    copies = list(app_server.cache_dir.rglob("only_once_restored.png"))
+    assert len(copies) == 1, copies
+    assert copies[0].parent.parent.name == "gfpgan-results"  # the file written is the file served: no copy

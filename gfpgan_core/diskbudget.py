@@ -1,0 +1,111 @@
+"""A bounded disk for a public server: what visitors upload and receive is kept only so long, and
+only so much of it.
+
+Gradio's own timer deletes the files it tracks once they are older than an age; it has no bound on
+their total size, so a burst of requests (about 4 MB each) could fill the disk before any of them
+ages out. :class:`DiskBudget` adds that bound: over budget, the oldest files go first, except files
+a request is using right now, files written in the last moments (an upload about to be processed, a
+result about to be fetched) and files that must stay (the page's examples).
+
+Front-end code: the engine never imports it. It knows files, not Gradio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class DiskBudget:
+    """Keep the files under ``root`` within ``max_bytes`` and younger than ``max_age_s``."""
+
+    def __init__(self, root: Path, max_bytes: int, max_age_s: float, protect_recent_s: float = 30.0) -> None:
+        self.root = Path(root).resolve()
+        shared = {Path(tempfile.gettempdir()).resolve(), Path.home().resolve(), Path("/")}
+        if self.root in shared:  # a folder others use too: never sweep it
+            raise ValueError(f"{self.root} is shared with other programs; give the app a folder of its own.")
+        self.max_bytes = max_bytes
+        self.max_age_s = max_age_s
+        self.protect_recent_s = protect_recent_s
+        self.keep: set[str] = set()  # never deleted (the page's examples)
+        self._in_use: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def in_use(self, paths: Iterable[str | os.PathLike | None]) -> Iterator[None]:
+        """Files a request reads or writes while the block runs: never deleted meanwhile."""
+        names = [os.path.realpath(p) for p in paths if p]
+        with self._lock:
+            for n in names:
+                self._in_use[n] = self._in_use.get(n, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                for n in names:
+                    self._in_use[n] -= 1
+                    if not self._in_use[n]:
+                        del self._in_use[n]
+
+    def _files(self) -> list[tuple[float, int, Path]]:
+        found = []
+        for folder, _, names in os.walk(self.root):
+            for name in names:
+                path = Path(folder) / name
+                try:
+                    info = path.lstat()
+                except OSError:
+                    continue
+                found.append((info.st_mtime, info.st_size, path))
+        return sorted(found)  # oldest first
+
+    def sweep(self, now: float | None = None) -> tuple[int, int]:
+        """Delete what is too old, then the oldest until within budget; returns (files, bytes) deleted."""
+        now = time.time() if now is None else now
+        files = self._files()
+        total = sum(size for _, size, _ in files)
+        with self._lock:
+            protected = set(self._in_use) | {os.path.realpath(k) for k in self.keep}
+        deleted = freed = 0
+        for mtime, size, path in files:
+            age = now - mtime
+            if age < self.protect_recent_s or os.path.realpath(path) in protected:
+                continue
+            if age <= self.max_age_s and total <= self.max_bytes:
+                continue
+            with contextlib.suppress(OSError):
+                path.unlink()
+                deleted, freed, total = deleted + 1, freed + size, total - size
+        self._remove_empty_folders()
+        if deleted:
+            log.info(f"disk budget: deleted {deleted} files ({freed / 1e6:.1f} MB); {total / 1e6:.1f} MB kept")
+        return deleted, freed
+
+    def _remove_empty_folders(self) -> None:
+        for folder, _, _ in os.walk(self.root, topdown=False):
+            with contextlib.suppress(OSError):
+                if Path(folder) != self.root and not os.listdir(folder):
+                    os.rmdir(folder)
+
+    def start(self, every_s: float = 30.0) -> threading.Thread:
+        """Sweep on a timer (a daemon thread), so nothing outlives its promise on an idle server."""
+
+        def loop() -> None:
+            while True:
+                time.sleep(every_s)
+                try:
+                    self.sweep()
+                except Exception:  # a sweep must never take the server down
+                    log.exception("disk budget sweep failed")
+
+        thread = threading.Thread(target=loop, name="disk-budget", daemon=True)
+        thread.start()
+        return thread

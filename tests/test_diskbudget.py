@@ -1,0 +1,56 @@
+"""The server's disk stays bounded: oldest first over budget, nothing in use, nothing just written."""
+
+import os
+import time
+
+import pytest
+
+from gfpgan_core.diskbudget import DiskBudget
+
+
+def _file(root, name, size, age_s, now):
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    os.utime(path, (now - age_s, now - age_s))
+    return path
+
+
+def test_over_budget_the_oldest_go_first(tmp_path):
+    now = time.time()
+    files = [_file(tmp_path, f"req{i}/out.png", 100, age_s=300 - i * 10, now=now) for i in range(10)]
+    budget = DiskBudget(tmp_path, max_bytes=450, max_age_s=3600, protect_recent_s=30)
+    deleted, freed = budget.sweep(now)
+    assert (deleted, freed) == (6, 600)
+    assert [f.exists() for f in files] == [False] * 6 + [True] * 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["req6", "req7", "req8", "req9"]  # empty folders go too
+
+
+def test_what_a_request_needs_is_never_deleted(tmp_path):
+    now = time.time()
+    in_use = _file(tmp_path, "upload/photo.jpg", 1000, age_s=900, now=now)
+    example = _file(tmp_path, "examples/a.jpg", 1000, age_s=5000, now=now)
+    fresh = _file(tmp_path, "new/result.png", 1000, age_s=5, now=now)
+    old = _file(tmp_path, "old/result.png", 1000, age_s=900, now=now)
+    budget = DiskBudget(tmp_path, max_bytes=0, max_age_s=600, protect_recent_s=30)
+    budget.keep = {str(example)}
+    with budget.in_use([str(in_use), None]):
+        budget.sweep(now)
+        assert in_use.exists() and example.exists() and fresh.exists() and not old.exists()
+    budget.sweep(now)
+    assert not in_use.exists()  # once the request is done, it ages out like any other file
+
+
+def test_files_older_than_the_promise_go_even_within_budget(tmp_path):
+    now = time.time()
+    old = _file(tmp_path, "a/old.png", 10, age_s=601, now=now)
+    young = _file(tmp_path, "a/young.png", 10, age_s=599, now=now)
+    DiskBudget(tmp_path, max_bytes=10**9, max_age_s=600).sweep(now)
+    assert not old.exists() and young.exists()
+
+
+def test_a_shared_folder_is_never_swept():
+    import tempfile
+
+    with pytest.raises(ValueError, match="shared"):
+        DiskBudget(tempfile.gettempdir(), max_bytes=0, max_age_s=0)
