@@ -65,7 +65,8 @@ class Limits:
     """What one request may cost; :meth:`from_env` reads the overrides."""
 
     max_file_size: str = "25mb"
-    max_input_pixels: int = 16_000_000  # larger images are downscaled
+    max_input_pixels: int = 16_000_000  # larger images are downscaled (JPEGs decode at reduced size)
+    max_decode_pixels: int = 32_000_000  # larger PNG/WebP/TIFF images are refused before decoding
     max_output_pixels: int = 40_000_000
     max_faces: int = 40
     timeout_s: int = 300
@@ -80,6 +81,7 @@ class Limits:
         return cls(
             max_file_size=os.environ.get("GFPGAN_MAX_FILE_SIZE", d.max_file_size),
             max_input_pixels=_env_int("GFPGAN_MAX_PIXELS", d.max_input_pixels),
+            max_decode_pixels=_env_int("GFPGAN_MAX_DECODE_PIXELS", d.max_decode_pixels),
             max_output_pixels=_env_int("GFPGAN_MAX_OUTPUT_PIXELS", d.max_output_pixels),
             max_faces=_env_int("GFPGAN_MAX_FACES", d.max_faces),
             timeout_s=_env_int("GFPGAN_TIMEOUT", d.timeout_s),
@@ -118,6 +120,7 @@ def run_request(
     options: RestoreOptions,
     detector: str,
     progress: Callable[[str, int, int], None] | None = None,
+    max_decode_pixels: int = Limits.max_decode_pixels,
 ) -> tuple[Picture, RestorationResult, Restorer]:
     """(input picture, result, the restorer used); every failure is a :class:`GFPGANError` with one line."""
     if not image_path:
@@ -127,7 +130,8 @@ def run_request(
         raise GFPGANError(as_sentence(why))
     try:
         restorer = service.get(model_key, detector=detector, upsampler="auto")
-        picture = load_picture(image_path)
+        # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
+        picture = load_picture(image_path, max_decode_pixels, draft_pixels=options.max_input_pixels)
         return picture, restorer.restore(picture, options, progress=progress), restorer
     except GFPGANError:
         raise
@@ -298,7 +302,9 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             )
             report = progress_reporter(progress, limits.timeout_s, started)
             with budget.in_use([image_path]) if budget else contextlib.nullcontext():
-                picture, result, restorer = run_request(service, image_path, model_key, options, detector, report)
+                picture, result, restorer = run_request(
+                    service, image_path, model_key, options, detector, report, limits.max_decode_pixels
+                )
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
         png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
@@ -421,6 +427,9 @@ def main(argv: list[str] | None = None) -> None:
         server_port=args.port,
         share=args.share,
         max_file_size=limits.max_file_size,
+        # Gradio keeps a copy of the page's config per session (every API call is one) up to this many:
+        # at its default of 10,000 the server grew about 15 MB per 100 requests; the page has no state
+        state_session_capacity=256,
         show_error=True,
         footer_links=["api"],
         app_kwargs={"middleware": [Middleware(PayloadGuard, is_received=photo_input(demo).received_by_gradio)]},

@@ -39,12 +39,14 @@ class Picture:
     rgb: float32 (H, W, 3) in [0, 1]. alpha: float32 (H, W) in [0, 1] or None.
     grayscale: the source had one colour channel; outputs are converted back.
     bit_depth: 8 or 16, the depth outputs are written at.
+    source_size: (width, height) of the file when it was decoded at a reduced size, else None.
     """
 
     rgb: np.ndarray
     alpha: np.ndarray | None = None
     grayscale: bool = False
     bit_depth: int = 8
+    source_size: tuple[int, int] | None = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -111,12 +113,29 @@ def _decode_16bit_png(data: bytes) -> Picture | None:
     return picture_from_array(arr[:, :, ::-1] if arr.ndim == 3 else arr, bgr=False)
 
 
-def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Decode an encoded image (any format Pillow reads) into a :class:`Picture`."""
+def _draft_jpeg(img: Image.Image, draft_pixels: int | None) -> None:
+    """Let a large JPEG decode at 1/2, 1/4 or 1/8 of its size (DCT scaling: a fraction of the time and
+    memory) when that still leaves at least ``draft_pixels``; the caller resizes the rest exactly."""
+    w, h = img.size
+    if not draft_pixels or img.format != "JPEG" or w * h <= draft_pixels:
+        return
+    factor = max((k for k in (2, 4, 8) if (w // k) * (h // k) >= draft_pixels), default=1)
+    if factor > 1:
+        img.draft(img.mode if img.mode in ("RGB", "L") else None, (-(-w // factor), -(-h // factor)))
+
+
+def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int | None = None) -> Picture:
+    """Decode an encoded image (any format Pillow reads) into a :class:`Picture`.
+
+    ``max_pixels`` is checked on the header, before any pixel is decoded; a JPEG above
+    ``draft_pixels`` is first reduced by DCT scaling, and the check applies to the reduced size.
+    """
     if not data:
         raise ImageError("The file is empty.")
     try:
         img = Image.open(io.BytesIO(data))
+        full_size = img.size
+        _draft_jpeg(img, draft_pixels)
         _check_pixels(img.width, img.height, max_pixels)  # header only: nothing decoded yet
         if img.format == "PNG" and img.mode in ("RGB", "RGBA", "I;16", "I;16B", "I") and b"IHDR" in data[:32]:
             bit_depth = data[24] if len(data) > 24 else 8
@@ -125,7 +144,11 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
                 if pic is not None:
                     return pic
         img.load()
-        return _from_pil(img, max_pixels)
+        pic = _from_pil(img, max_pixels)
+        if img.size == full_size:
+            return pic
+        turned = pic.size != img.size  # EXIF orientation swapped width and height
+        return replace(pic, source_size=(full_size[1], full_size[0]) if turned else full_size)
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:
@@ -164,12 +187,14 @@ def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
-def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
-    """Decode an image file (regular files only, at most :data:`MAX_FILE_BYTES`)."""
+def read_image(
+    path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int | None = None
+) -> Picture:
+    """Decode an image file (regular files only, at most :data:`MAX_FILE_BYTES`); see :func:`decode`."""
     path = Path(path)
     data = read_file(path)
     try:
-        return decode(data, max_pixels)
+        return decode(data, max_pixels, draft_pixels)
     except ImageError as exc:
         raise ImageError(f"{path.name}: {exc}") from None
 
@@ -206,13 +231,15 @@ def picture_from_array(arr: np.ndarray, bgr: bool = False) -> Picture:
     return Picture(rgb=np.ascontiguousarray(colour), alpha=alpha, bit_depth=bit_depth)
 
 
-def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Picture:
+def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int | None = None) -> Picture:
     """Any supported input as a :class:`Picture`, the engine's one image type.
 
     Args:
         image: a path, encoded bytes, a PIL image, a numpy array (gray, gray+alpha, RGB or RGBA;
             uint8, uint16 or float in [0, 1]; RGB order, not OpenCV's BGR) or a Picture.
         max_pixels: refuse larger images before decoding them (decompression bombs).
+        draft_pixels: a JPEG above this many pixels decodes at 1/2, 1/4 or 1/8 scale, never below
+            it: the caller means to downscale to about this size anyway.
 
     Returns:
         The Picture: float32 RGB in [0, 1], alpha, and whether the source was gray or 16-bit.
@@ -223,9 +250,9 @@ def load_picture(image: ImageLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Pict
     if isinstance(image, Picture):
         return image
     if isinstance(image, (bytes, bytearray)):
-        return decode(bytes(image), max_pixels)
+        return decode(bytes(image), max_pixels, draft_pixels)
     if isinstance(image, (str, os.PathLike)):
-        return read_image(image, max_pixels)
+        return read_image(image, max_pixels, draft_pixels)
     if isinstance(image, Image.Image):
         try:  # a lazily opened image decodes here, and may turn out truncated or corrupt
             return _from_pil(image, max_pixels)

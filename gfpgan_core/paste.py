@@ -51,9 +51,10 @@ def _footprint(matrix: np.ndarray, crop_size: int, canvas_hw: tuple[int, int]) -
     return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
 
 
-def paste_faces(canvas: np.ndarray, patches: list[FacePatch]) -> np.ndarray:
-    """Composite the patches onto a float32 (H, W, 3) canvas; returns a new array."""
-    out = canvas.copy()
+def paste_faces(canvas: np.ndarray, patches: list[FacePatch], in_place: bool = False) -> np.ndarray:
+    """Composite the patches onto a float32 (H, W, 3) canvas: a new array, or ``canvas`` itself with
+    ``in_place`` (a 40 MP canvas is 480 MB: the pipeline pastes into the one it made)."""
+    out = canvas if in_place else canvas.copy()
     regions = [(p, fp) for p in patches if (fp := _footprint(p.matrix, p.crop.shape[0], canvas.shape[:2]))]
     if not regions:
         return out

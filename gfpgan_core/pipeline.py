@@ -280,13 +280,14 @@ class Restorer:
     @staticmethod
     def _decode(image: ImageLike, opts: RestoreOptions, notes: list[str]) -> tuple[Picture, float]:
         """The picture within ``max_input_pixels``, and the upscale that keeps the output within its limit."""
-        pic = load_picture(image)
+        pic = load_picture(image, draft_pixels=opts.max_input_pixels)
         w, h = pic.size
         if opts.max_input_pixels is not None and w * h > opts.max_input_pixels:
             size = output_size((w, h), math.sqrt(opts.max_input_pixels / (w * h)))
             limit_mp = opts.max_input_pixels / 1e6
+            sw, sh = pic.source_size or (w, h)
             notes.append(
-                f"The image ({w}x{h}) was downscaled to {size[0]}x{size[1]} to fit the {limit_mp:.0f} MP limit."
+                f"The image ({sw}x{sh}) was downscaled to {size[0]}x{size[1]} to fit the {limit_mp:.0f} MP limit."
             )
             pic = pic.with_pixels(resize(pic.rgb, size), resize(pic.alpha, size) if pic.alpha is not None else None)
             w, h = size
@@ -350,7 +351,7 @@ class Restorer:
             FacePatch(crop=r, mask=m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_input)[:2])
             for r, m, M in zip(restored, self._masks(restored), matrices, strict=True)
         ]
-        return _with_pixels(pic, paste_faces(canvas, patches))
+        return _with_pixels(pic, paste_faces(canvas, patches, in_place=True))
 
     def _masks(self, restored: list[np.ndarray]) -> list[np.ndarray]:
         box = feathered_box(self.crop_size)

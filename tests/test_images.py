@@ -172,3 +172,26 @@ def test_a_lazily_truncated_pil_image_is_an_image_error(tmp_path):
     with pytest.raises(ImageError, match="decoded") as err:
         load_picture(lazy)
     assert "\n" not in str(err.value)
+
+
+def test_large_jpegs_decode_at_reduced_size_and_say_how_large_they_were():
+    big = np.repeat(np.repeat(rgb_uint8(30, 40), 100, axis=0), 100, axis=1)  # 4000x3000, smooth blocks
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, format="JPEG", quality=85)
+    pic = decode(buf.getvalue(), draft_pixels=1_000_000)
+    assert pic.size == (2000, 1500) and pic.source_size == (4000, 3000)  # 1/2: 1/4 would fall under 1 MP
+    assert decode(buf.getvalue()).size == (4000, 3000)  # without a target, full size
+    # the limit applies to what is decoded: a JPEG passes where its full size would not
+    assert decode(buf.getvalue(), max_pixels=4_000_000, draft_pixels=1_000_000).size == (2000, 1500)
+    png = io.BytesIO()
+    Image.fromarray(big).save(png, format="PNG")
+    with pytest.raises(ImageError, match="4000x3000"):
+        decode(png.getvalue(), max_pixels=4_000_000, draft_pixels=1_000_000)  # no DCT scaling: refused unread
+
+
+def test_the_downscale_note_names_the_files_own_size(identity_restorer):
+    big = np.repeat(np.repeat(rgb_uint8(30, 40), 100, axis=0), 100, axis=1)
+    buf = io.BytesIO()
+    Image.fromarray(big).save(buf, format="JPEG", quality=85)
+    result = identity_restorer.restore(buf.getvalue(), upscale=1, max_input_pixels=1_000_000)
+    assert any(n.startswith("The image (4000x3000) was downscaled") for n in result.notes), result.notes

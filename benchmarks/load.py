@@ -1,0 +1,216 @@
+"""Load and soak the app through its HTTP API, on this machine only (127.0.0.1), and print the figures.
+
+    .venv/bin/python benchmarks/load.py                     # a random-weight model in the official format
+    .venv/bin/python benchmarks/load.py --model-path weights/GFPGANv1.4.pth --soak 200
+
+1. Burst: ``--clients`` (24) at once against a queue of ``--queue`` (16): how many were refused at
+   once and with what message, whether every accepted one completed with a correct result, and the
+   latency of the accepted ones (p50 / p95).
+2. Soak: ``--soak`` (200) requests one after another: the server's resident memory (VmRSS) every
+   ``--every`` requests and its slope after the warm-up, in MB per 100 requests.
+3. Disk: the size of Gradio's cache folder after each phase (the disk budget's bound).
+
+Every loop is bounded in count and time and talks only to the server it starts on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+ARGS = ["custom", 1, 1.0, False, False, "yunet"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model_path: Path, queue: int, workdir: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(workdir / "gradio"),
+        "GFPGAN_WEIGHTS_DIR": str(workdir / "weights"),
+        "GFPGAN_QUEUE_SIZE": str(queue),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "app.py", "--model-path", str(model_path), "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 180
+    assert proc.stdout is not None
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if f"127.0.0.1:{port}" in line:
+            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+            return proc, url
+        if proc.poll() is not None:
+            break
+    proc.kill()
+    raise SystemExit("the app did not start")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def folder_mb(folder: Path) -> float:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6 if folder.exists() else 0.0
+
+
+def upload(client: httpx.Client, url: str, photo: Path) -> str:
+    with photo.open("rb") as f:
+        return client.post(f"{url}gradio_api/upload", files={"files": (photo.name, f)}).json()[0]
+
+
+def restore(client: httpx.Client, url: str, path: str, timeout: float = 300) -> tuple[str, str, float]:
+    """(event, message or result path, seconds) for one call, from POST to its last event."""
+    t = time.perf_counter()
+    start = client.post(f"{url}gradio_api/call/restore", json={"data": [{"path": path}, *ARGS]})
+    if start.status_code != 200:
+        return "refused", start.text[:200], time.perf_counter() - t
+    event_id = start.json()["event_id"]
+    event = ""
+    with client.stream("GET", f"{url}gradio_api/call/restore/{event_id}", timeout=timeout) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = json.loads(line.split(":", 1)[1])
+                message = data[0]["path"] if event == "complete" else (data or {}).get("error", "")
+                return event, str(message), time.perf_counter() - t
+    return "dropped", "", time.perf_counter() - t
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
+
+
+def burst(url: str, photo: Path, clients: int) -> dict:
+    with httpx.Client(timeout=60) as c:
+        path = upload(c, url, photo)
+    barrier = threading.Barrier(clients)
+
+    def one(_: int) -> tuple[str, str, float]:
+        with httpx.Client(timeout=60) as c:
+            barrier.wait(timeout=60)
+            return restore(c, url, path)
+
+    with ThreadPoolExecutor(clients) as pool:
+        results = list(pool.map(one, range(clients)))
+    accepted = [r for r in results if r[0] == "complete"]
+    refused = [r for r in results if r[0] != "complete"]
+    return {
+        "clients": clients,
+        "completed": len(accepted),
+        "refused": len(refused),
+        "refusal_messages": sorted({r[1][:120] for r in refused}),
+        "refused_within_s": round(max((r[2] for r in refused), default=0.0), 2),
+        "latency_p50_s": round(percentile([r[2] for r in accepted], 0.5), 2),
+        "latency_p95_s": round(percentile([r[2] for r in accepted], 0.95), 2),
+        "all_results_are_pngs": all(r[1].endswith(".png") for r in accepted),
+    }
+
+
+def soak(url: str, pid: int, photo: Path, count: int, every: int, warm_up: int) -> dict:
+    samples: list[tuple[int, float]] = []
+    failures = 0
+    deadline = time.time() + 3600
+    with httpx.Client(timeout=300) as c:
+        path = upload(c, url, photo)
+        for i in range(1, count + 1):
+            if time.time() > deadline:
+                break
+            event, _, _ = restore(c, url, path)
+            failures += event != "complete"
+            if i % every == 0:
+                samples.append((i, rss_mb(pid)))
+                print(f"  soak {i}/{count}: RSS {samples[-1][1]:.0f} MB", flush=True)
+    after = [(n, m) for n, m in samples if n > warm_up]
+    slope = (
+        statistics.linear_regression([n for n, _ in after], [m for _, m in after]).slope * 100
+        if len(after) > 1
+        else float("nan")
+    )
+    return {
+        "requests": count,
+        "failures": failures,
+        "rss_mb": {n: round(m, 1) for n, m in samples},
+        "slope_mb_per_100_requests_after_warm_up": round(slope, 2),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--model-path", type=Path, help="default: a random-weight GFPGANv1Clean (64 px) in the official format"
+    )
+    p.add_argument("--photo", type=Path, default=REPO / "examples" / "astronaut_degraded.jpg")
+    p.add_argument("--clients", type=int, default=24)
+    p.add_argument("--queue", type=int, default=16)
+    p.add_argument("--soak", type=int, default=200)
+    p.add_argument("--every", type=int, default=20)
+    p.add_argument("--warm-up", type=int, default=40)
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="gfpgan-load-"))
+    model = args.model_path
+    if model is None:
+        import torch
+
+        sys.path.insert(0, str(REPO))
+        from gfpgan_core.archs import GFPGANConfig
+
+        torch.manual_seed(0)
+        model = workdir / "random_gfpgan.pth"
+        config = GFPGANConfig(out_size=64, num_style_feat=64, channel_multiplier=1, num_mlp=2, narrow=0.125)
+        torch.save({"params_ema": config.build().state_dict()}, model)
+    proc, url = start_server(model, args.queue, workdir)
+    try:
+        report: dict = {"machine": f"{os.cpu_count()} CPUs", "model": model.name, "date": time.strftime("%Y-%m-%d")}
+        print(f"burst: {args.clients} clients at once, queue {args.queue}", flush=True)
+        report["burst"] = burst(url, args.photo, args.clients)
+        report["cache_mb_after_burst"] = round(folder_mb(workdir / "gradio"), 1)
+        print(json.dumps(report["burst"], indent=1), flush=True)
+        print(f"soak: {args.soak} requests one after another", flush=True)
+        report["soak"] = soak(url, proc.pid, args.photo, args.soak, args.every, args.warm_up)
+        report["cache_mb_after_soak"] = round(folder_mb(workdir / "gradio"), 1)
+        print(json.dumps(report, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(report, indent=1))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
