@@ -19,12 +19,14 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .archs import GFPGANConfig, SRVGGConfig
 from .checkpoint import ArchConfig
@@ -234,43 +236,103 @@ def _download_from_hub(hub: HubFile, dest_dir: Path) -> Path:
     )
 
 
-def _download_from_url(url: str, dest_dir: Path, timeout: float = 30) -> Path:
-    target = dest_dir / Path(url).name
+DOWNLOAD_DEADLINE_S = 30 * 60  # a whole download, however the server paces it
+MIN_RATE = 20_000  # bytes per second on average, after the first minute
+
+
+def _download_from_url(
+    url: str,
+    dest_dir: Path,
+    timeout: float = 30,
+    deadline_s: float = DOWNLOAD_DEADLINE_S,
+    min_rate: float = MIN_RATE,
+    grace_s: float = 60,
+) -> Path:
+    """Stream ``url`` into ``dest_dir``: within a total deadline and above a minimum average rate (a
+    server that trickles bytes is given up on), and complete (the length the server announced)."""
+    target = dest_dir / Path(urllib.parse.urlparse(url).path).name
     request = urllib.request.Request(url, headers={"User-Agent": "gfpgan-core"})
+    start = time.monotonic()
+    written = 0
     with urllib.request.urlopen(request, timeout=timeout) as response, target.open("wb") as f:
-        shutil.copyfileobj(response, f, length=1 << 20)
+        announced = response.headers.get("Content-Length")
+        while block := response.read1(1 << 20):  # returns as soon as any bytes arrive
+            f.write(block)
+            written += len(block)
+            elapsed = time.monotonic() - start
+            if elapsed > deadline_s:
+                raise TimeoutError(f"not finished after {deadline_s:.0f} s")
+            if elapsed > grace_s and written / elapsed < min_rate:
+                raise TimeoutError(f"slower than {min_rate / 1000:.0f} kB/s")
+    if announced is not None and announced.isdigit() and written != int(announced):
+        raise OSError(f"the connection closed after {written} of {announced} bytes")
     return target
+
+
+def _with_deadline(fetch: Callable[[], Path], deadline_s: float) -> Path:
+    """Run a download whose loop we don't own (the Hub client's) with a total deadline: past it the
+    caller gets a TimeoutError and the abandoned thread's staging folder is deleted under it."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["path"] = fetch()
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="weights-download", daemon=True)
+    worker.start()
+    worker.join(deadline_s)
+    if worker.is_alive():
+        raise TimeoutError(f"not finished after {deadline_s:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["path"]
+
+
+def clean_stale_staging(folder: Path, max_age_s: float = DOWNLOAD_DEADLINE_S + 60) -> int:
+    """Remove staging folders (``.NAME.xxxx``) left by downloads that were killed: older than any
+    download may last. Returns how many were removed."""
+    removed = 0
+    now = time.time()
+    with contextlib.suppress(OSError):
+        for item in folder.iterdir():
+            if item.is_dir() and item.name.startswith(".") and now - item.stat().st_mtime > max_age_s:
+                shutil.rmtree(item, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 Fetcher = Callable[[Path], Path]
 
 
-def _host_reachable(host: str, timeout: float = 2.0) -> bool:
-    """DNS + TCP connect to port 443. Without network this answers at once, where the Hub client
-    would retry with backoff for half a minute."""
+def host_and_port(url: str) -> tuple[str, int]:
+    """Where a URL connects: its host, and its port (443 for https, 80 for http, unless it names one)."""
+    parsed = urllib.parse.urlparse(url)
+    return parsed.hostname or "", parsed.port or (80 if parsed.scheme == "http" else 443)
+
+
+def _host_reachable(address: tuple[str, int], timeout: float = 2.0) -> bool:
+    """DNS + TCP connect to the source's own port. Without network this answers at once, where the
+    Hub client would retry with backoff for half a minute."""
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
+        with socket.create_connection(address, timeout=timeout):
             return True
     except OSError:
         return False
 
 
-def _sources(entry: ZooEntry) -> list[tuple[str, str, Fetcher]]:
-    """(label, host, fetch) for each place the file can come from, in order of preference."""
-    sources: list[tuple[str, str, Fetcher]] = []
+def _sources(entry: ZooEntry) -> list[tuple[str, tuple[str, int], Fetcher]]:
+    """(label, (host, port), fetch) for each place the file can come from, in order of preference."""
+    sources: list[tuple[str, tuple[str, int], Fetcher]] = []
     if entry.hub is not None:
         hub = entry.hub
         endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-        sources.append(
-            (
-                f"hf.co/{hub.repo_id}",
-                urllib.parse.urlparse(endpoint).hostname or "huggingface.co",
-                lambda d: _download_from_hub(hub, d),
-            )
-        )
+        fetch_hub: Fetcher = lambda d: _with_deadline(lambda: _download_from_hub(hub, d), DOWNLOAD_DEADLINE_S)  # noqa: E731
+        sources.append((f"hf.co/{hub.repo_id}", host_and_port(endpoint), fetch_hub))
     if entry.url is not None:
         url = entry.url
-        sources.append((url, urllib.parse.urlparse(url).hostname or "", lambda d: _download_from_url(url, d)))
+        sources.append((url, host_and_port(url), lambda d: _download_from_url(url, d)))
     return sources
 
 
@@ -295,13 +357,20 @@ def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = 
     if is_offline():
         raise WeightsMissingError(missing_message(entry, folder, "offline: HF_HUB_OFFLINE is set"))
 
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WeightsMissingError(missing_message(entry, folder, f"cannot write there: {exc.strerror}")) from None
+    clean_stale_staging(folder)
     failures: list[str] = []
-    for label, host, fetch in _sources(entry):
-        if not _host_reachable(host):
-            failures.append(f"{host} unreachable")
+    for label, address, fetch in _sources(entry):
+        if not _host_reachable(address):
+            failures.append(f"{address[0]} unreachable" + (f" on port {address[1]}" if address[1] != 443 else ""))
             continue
-        staging = Path(tempfile.mkdtemp(prefix=f".{entry.filename}.", dir=folder))
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=f".{entry.filename}.", dir=folder))
+        except OSError as exc:  # a read-only cache: optional parts fall back, required ones say why
+            raise WeightsMissingError(missing_message(entry, folder, f"cannot write there: {exc.strerror}")) from None
         try:
             log.info(f"Downloading {entry.filename} from {label} ...")
             got = fetch(staging)

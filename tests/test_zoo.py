@@ -98,7 +98,9 @@ def test_corrupt_download_leaves_nothing_and_falls_back_to_github(tmp_path, monk
             return dest / "x.pth"
 
         monkeypatch.delenv("HF_HUB_OFFLINE")
-        monkeypatch.setattr(zoo, "_host_reachable", lambda host, timeout=2.0: host in ("huggingface.co", "127.0.0.1"))
+        monkeypatch.setattr(
+            zoo, "_host_reachable", lambda address, timeout=2.0: address[0] in ("huggingface.co", "127.0.0.1")
+        )
         monkeypatch.setattr(zoo, "_download_from_hub", corrupt_hub)
         entry = _fake_entry(tmp_path, payload, url=f"http://127.0.0.1:{server.server_port}/fake.pth")
         path = zoo.ensure_weights(entry, tmp_path)
@@ -164,3 +166,102 @@ def test_cli_download_offline_is_one_line(tmp_path):
 def test_importing_the_package_touches_no_network_or_disk(tmp_path):
     code = "import sys, gfpgan_core; assert 'huggingface_hub' not in sys.modules; assert 'facexlib' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+class _Serve(http.server.BaseHTTPRequestHandler):
+    """Serves ``body`` announcing ``length``, ``pace`` seconds between chunks of ``chunk`` bytes."""
+
+    body, length, pace, chunk = b"", 0, 0.0, 1
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", str(self.length))
+        self.end_headers()
+        try:
+            for i in range(0, len(self.body), self.chunk):
+                self.wfile.write(self.body[i : i + self.chunk])
+                self.wfile.flush()
+                time.sleep(self.pace)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def _serve(**attrs):
+    handler = type("Handler", (_Serve,), attrs)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/file.pth"
+
+
+def test_a_trickling_server_is_given_up_on(tmp_path):
+    server, url = _serve(body=b"x" * 1000, length=1000, pace=0.2, chunk=10)
+    try:
+        start = time.perf_counter()
+        with pytest.raises(TimeoutError, match="slower than"):
+            zoo._download_from_url(url, tmp_path, deadline_s=60, min_rate=1000, grace_s=0.5)
+        with pytest.raises(TimeoutError, match="not finished after 1 s"):
+            zoo._download_from_url(url, tmp_path, deadline_s=1, min_rate=0)
+        assert time.perf_counter() - start < 10
+    finally:
+        server.shutdown()
+
+
+def test_a_truncated_download_never_lands_under_its_name(tmp_path, monkeypatch):
+    """No published hash to catch it: the announced length must."""
+    server, url = _serve(body=b"y" * 500, length=1000)
+    try:
+        monkeypatch.delenv("HF_HUB_OFFLINE")
+        monkeypatch.setattr(zoo, "_host_reachable", lambda address, timeout=2.0: True)
+        entry = replace(_fake_entry(tmp_path, b"y" * 1000, url=url), sha256=None)
+        with pytest.raises(WeightsMissingError, match="closed after 500 of 1000 bytes"):
+            zoo.ensure_weights(entry, tmp_path)
+        assert not (tmp_path / entry.filename).exists()
+        assert [p for p in tmp_path.iterdir() if p.is_dir()] == []  # no staging folder left either
+    finally:
+        server.shutdown()
+
+
+def test_stale_staging_folders_are_cleaned(tmp_path):
+    import os
+
+    stale, fresh = tmp_path / ".GFPGANv1.4.pth.abc123", tmp_path / ".GFPGANv1.4.pth.def456"
+    for folder in (stale, fresh):
+        folder.mkdir()
+        (folder / "GFPGANv1.4.pth").write_bytes(b"partial")
+    old = time.time() - zoo.DOWNLOAD_DEADLINE_S - 3600
+    os.utime(stale, (old, old))
+    assert zoo.clean_stale_staging(tmp_path) == 1
+    assert not stale.exists() and fresh.exists()  # a download may still be writing the fresh one
+
+
+def test_a_hub_mirror_on_another_port_is_tried_there(monkeypatch):
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:8089")
+    (_, address, _), *_ = zoo._sources(zoo.get_entry("v1.4"))
+    assert address == ("127.0.0.1", 8089)
+    assert zoo.host_and_port("https://github.com/x") == ("github.com", 443)
+
+
+def test_a_read_only_weights_folder_falls_back_for_optional_parts(tmp_path, monkeypatch):
+    import os
+
+    import torch
+
+    from gfpgan_core.parts import build_detector
+
+    if os.geteuid() == 0:
+        target = tmp_path / "not_a_folder"
+        target.write_text("a file where the weights folder should be")  # root ignores permission bits
+        folder = target / "weights"
+    else:
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        folder.chmod(0o500)
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(zoo, "_host_reachable", lambda address, timeout=2.0: True)
+    detector, note = build_detector("auto", torch.device("cpu"), folder, download=True)
+    assert detector.name == "yunet" and "unavailable" in note
+    with pytest.raises(WeightsMissingError, match="cannot write there"):
+        zoo.ensure_weights("retinaface-resnet50", folder)
