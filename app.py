@@ -18,7 +18,6 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 import argparse
 import contextlib
 import logging
-import sys
 import threading
 import time
 import uuid
@@ -403,21 +402,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each worker thread its own malloc arena; with Gradio's thread pool the server's
-    memory crept up by 11 MB per 100 requests in the soak, 5 MB with two arenas (benchmarks/load.py).
-    Must run before the threads start; a no-op off glibc."""
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if name and sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
-
-
 def main(argv: list[str] | None = None) -> None:
-    limit_malloc_arenas()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     args = parse_args(argv)
     limits = Limits.from_env()

@@ -105,8 +105,20 @@ def _from_pil(img: Image.Image, max_pixels: int) -> Picture:
     return Picture(rgb=np.ascontiguousarray(arr[:, :, :3]), alpha=alpha)
 
 
-def _decode_16bit_png(data: bytes) -> Picture | None:
-    """Pillow reads 16-bit RGB(A) PNGs as 8-bit; OpenCV keeps the depth."""
+def _is_16bit_colour(img: Image.Image, data: bytes) -> bool:
+    """16 bits per channel in a colour PNG or TIFF, which Pillow would read as 8-bit."""
+    if img.mode not in ("RGB", "RGBA"):
+        return False
+    if img.format == "PNG":
+        return b"IHDR" in data[:32] and len(data) > 24 and data[24] == 16
+    if img.format == "TIFF":
+        bits = getattr(img, "tag_v2", {}).get(258, ())
+        return bool(bits) and set(bits if isinstance(bits, tuple) else (bits,)) == {16}
+    return False
+
+
+def _decode_16bit(data: bytes) -> Picture | None:
+    """Pillow reads 16-bit RGB(A) PNGs and TIFFs as 8-bit; OpenCV keeps the depth."""
     arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None or arr.dtype != np.uint16:
         return None
@@ -137,12 +149,10 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int 
         full_size = img.size
         _draft_jpeg(img, draft_pixels)
         _check_pixels(img.width, img.height, max_pixels)  # header only: nothing decoded yet
-        if img.format == "PNG" and img.mode in ("RGB", "RGBA", "I;16", "I;16B", "I") and b"IHDR" in data[:32]:
-            bit_depth = data[24] if len(data) > 24 else 8
-            if bit_depth == 16 and img.mode in ("RGB", "RGBA"):
-                pic = _decode_16bit_png(data)
-                if pic is not None:
-                    return pic
+        if _is_16bit_colour(img, data):
+            pic = _decode_16bit(data)
+            if pic is not None:
+                return pic
         img.load()
         pic = _from_pil(img, max_pixels)
         if img.size == full_size:
@@ -215,7 +225,13 @@ def picture_from_array(arr: np.ndarray, bgr: bool = False) -> Picture:
     elif arr.dtype == bool:
         f = arr.astype(np.float32)
     elif np.issubdtype(arr.dtype, np.floating):
-        f = np.clip(np.nan_to_num(arr.astype(np.float32)), 0, 1)
+        f = np.nan_to_num(arr.astype(np.float32))
+        top = float(f.max(initial=0.0))
+        if top > 1.0 + 1e-3:  # 0-255 floats would come out white
+            raise ImageError(
+                f"A float image must hold values in [0, 1]; this one reaches {top:g}: divide it by 255 or pass uint8."
+            )
+        f = np.clip(f, 0, 1)
     elif np.issubdtype(arr.dtype, np.integer):
         f = np.clip(arr.astype(np.float32) / (65535.0 if arr.max(initial=0) > 255 else 255.0), 0, 1)
     else:
@@ -324,8 +340,12 @@ def write_image(path: str | os.PathLike, picture: Picture, quality: int = 95) ->
     data = encode(picture, path.suffix or ".png", quality)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or an interrupt leaves no partial file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

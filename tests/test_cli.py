@@ -150,3 +150,37 @@ def test_bugs_keep_their_traceback(monkeypatch):
     monkeypatch.setattr(restore, "run", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         main(["restore", "-i", "x"])
+
+
+def test_suffix_cannot_leave_the_output_folder(tmp_path, tiny_checkpoint):
+    photo = photos("hq_photos", 1)[0]
+    for suffix in ("/../../x", "..", "a/b", "x\\y"):
+        proc = _run("-i", photo, "-o", tmp_path / "out", "--model-path", tiny_checkpoint, "--suffix", suffix)
+        assert proc.returncode == 2 and "--suffix" in proc.stderr and proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "x").exists() and not list(tmp_path.rglob("*.jpg"))
+
+
+def test_a_folder_run_resumes_and_overwrite_redoes(tmp_path, tiny_checkpoint):
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in photos("hq_photos", 2):
+        shutil.copy(p, src / p.name)
+    out = tmp_path / "out"
+    first = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download")
+    assert first.returncode == 0 and first.stderr.count("[1/2]") == 1 and first.stderr.count("[2/2]") == 1
+    stamp = {p: p.stat().st_mtime_ns for p in (out / "restored_imgs").iterdir()}
+    again = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download")
+    assert again.returncode == 0 and again.stderr.count("already restored") == 2
+    assert {p: p.stat().st_mtime_ns for p in (out / "restored_imgs").iterdir()} == stamp
+    redo = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download", "--overwrite")
+    assert redo.returncode == 0 and "already restored" not in redo.stderr
+    assert all(p.stat().st_mtime_ns > stamp[p] for p in stamp)
+
+
+def test_a_skipped_file_is_named_once(tmp_path, tiny_checkpoint):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "broken.jpg").write_bytes(b"not a jpeg")
+    proc = _run("-i", src, "-o", tmp_path / "out", "--model-path", tiny_checkpoint, "--no-download")
+    line = next(line for line in proc.stderr.splitlines() if "skipped" in line)
+    assert line.count("broken.jpg") == 1, line

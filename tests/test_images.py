@@ -113,7 +113,9 @@ def test_arrays_from_gradio_api():
     rgba = picture_from_array(np.zeros((4, 5, 4), np.uint8))
     assert rgba.alpha is not None and rgba.rgb.shape == (4, 5, 3)
     assert picture_from_array(np.zeros((4, 5, 3), np.uint16)).bit_depth == 16
-    assert picture_from_array(np.full((4, 5, 3), 2.0, np.float64)).rgb.max() == 1.0
+    assert picture_from_array(np.full((4, 5, 3), 1.0, np.float64)).rgb.max() == 1.0
+    with pytest.raises(ImageError, match=r"\[0, 1\]"):  # 0-255 floats would come out white: refused
+        picture_from_array(np.full((4, 5, 3), 2.0, np.float64))
     with pytest.raises(ImageError):
         picture_from_array(np.zeros((4, 5, 7), np.uint8))
     with pytest.raises(ImageError):
@@ -195,3 +197,31 @@ def test_the_downscale_note_names_the_files_own_size(identity_restorer):
     Image.fromarray(big).save(buf, format="JPEG", quality=85)
     result = identity_restorer.restore(buf.getvalue(), upscale=1, max_input_pixels=1_000_000)
     assert any(n.startswith("The image (4000x3000) was downscaled") for n in result.notes), result.notes
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    from gfpgan_core.images import write_image
+
+    def full(self, data):
+        Path.write_text(self, "half")  # some bytes land, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="No space"):
+        write_image(tmp_path / "out.png", Picture(np.zeros((4, 4, 3), np.float32)))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_float_images_must_be_in_zero_one_and_16bit_tiff_keeps_its_depth():
+    with pytest.raises(ImageError, match=r"\[0, 1\].*divide it by 255"):
+        load_picture(np.full((8, 8, 3), 200.0, np.float32))
+    assert load_picture(np.full((8, 8, 3), 0.5, np.float32)).rgb.max() == pytest.approx(0.5)
+    deep = (np.random.default_rng(0).random((20, 30, 3)) * 65535).astype(np.uint16)
+    _, buf = cv2.imencode(".tiff", deep[:, :, ::-1])
+    pic = decode(buf.tobytes())
+    assert pic.bit_depth == 16 and np.array_equal(pic.to_array(), deep)
+    back = decode(encode(pic, "tiff"))
+    assert back.bit_depth == 16 and np.array_equal(back.to_array(), deep)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GFPGANError, InputNotFoundError
+from ..errors import GFPGANError, InputNotFoundError, OptionsError
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
 from ..options import ALIGNMENTS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
@@ -64,18 +64,58 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
     )
     r.add_argument("--ext", default="auto", help="output format: auto (as the input), png, jpg, webp")
-    r.add_argument("--suffix", default="", help="suffix for restored images and faces")
+    r.add_argument("--suffix", default="", help="suffix for restored images and faces (letters, digits, - _ .)")
+    r.add_argument(
+        "--skip-existing",
+        dest="skip_existing",
+        action="store_true",
+        default=None,
+        help="skip images whose restored output exists (the default for a folder, so a stopped run resumes)",
+    )
+    r.add_argument("--overwrite", dest="skip_existing", action="store_false", help="restore every image again")
     r.set_defaults(handler=run)
 
 
+SUFFIX_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def check_suffix(suffix: str) -> str:
+    """A suffix only ever names a file inside the output folder: no separators, no '..'."""
+    if not set(suffix) <= SUFFIX_CHARACTERS or ".." in suffix:
+        raise OptionsError(f"--suffix may hold letters, digits, '-', '_' and single dots only, not {suffix!r}.")
+    return suffix
+
+
+def output_name(out_dir: Path, folder: str, stem: str, suffix: str, ext: str) -> Path:
+    """``out_dir/folder/STEM+SUFFIX.EXT``, refused if it would land anywhere else."""
+    path = out_dir / folder / f"{stem}{suffix}.{ext}"
+    if path.resolve().parent != (out_dir / folder).resolve():
+        raise OptionsError(f"The output name {path.name!r} would leave {out_dir / folder}.")
+    return path
+
+
+def _picture(crop: np.ndarray) -> Picture:
+    return Picture(crop.astype(np.float32) / 255)
+
+
 def _side_by_side(a: np.ndarray, b: np.ndarray) -> Picture:
-    return Picture(np.concatenate([a, b], axis=1).astype(np.float32) / 255)
+    return _picture(np.concatenate([a, b], axis=1))
+
+
+def say(message: str) -> None:
+    """A line on stderr that does not break the progress bar."""
+    from tqdm import tqdm
+
+    tqdm.write(message, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    inputs = list_images(Path(args.input))
+    suffix = check_suffix(args.suffix)
+    source = Path(args.input)
+    inputs = list_images(source)
+    skip_existing = source.is_dir() if args.skip_existing is None else args.skip_existing
     if not inputs:
         raise InputNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {args.input}.")
     out_dir = Path(args.output)
@@ -109,31 +149,35 @@ def run(args: argparse.Namespace) -> int:
             raise GFPGANError(f"Refusing to overwrite the input {path}; choose another output folder or suffix.")
         write_image(path, picture)
 
-    failures = 0
-    total_faces = 0
-    for path in tqdm(inputs, desc="Restoring", unit="img", disable=len(inputs) < 2 or not sys.stderr.isatty()):
+    failures = skipped = total_faces = 0
+    show_bar = len(inputs) > 1 and sys.stderr.isatty()  # else one line per image, for logs
+    for n, path in enumerate(tqdm(inputs, desc="Restoring", unit="img", disable=not show_bar), 1):
+        ext = path.suffix.lower().lstrip(".") if args.ext == "auto" else args.ext.lower().lstrip(".")
+        ext = ext if ext in OUTPUT_EXTENSIONS else "png"
+        target = output_name(out_dir, "restored_imgs", path.stem, suffix, ext)
+        if skip_existing and target.exists():
+            skipped += 1
+            say(f"[{n}/{len(inputs)}] {path.name}: already restored ({target}); --overwrite redoes it")
+            continue
         try:
             result = restorer.restore(path, options)
         except GFPGANError as exc:  # a bad image is reported and skipped; the rest go on
             failures += 1
-            log.warning(f"skipped {path.name}: {exc}")
+            message = str(exc).removeprefix(f"{path.name}: ")
+            say(f"[{n}/{len(inputs)}] skipped {path.name}: {message}")
             continue
-        stem = path.stem
-        ext = path.suffix.lower().lstrip(".") if args.ext == "auto" else args.ext.lower().lstrip(".")
-        if ext not in OUTPUT_EXTENSIONS:
-            ext = "png"
         for i, face in enumerate(result.faces):
-            safe_write(
-                out_dir / "cropped_faces" / f"{stem}_{i:02d}.png", Picture(face.input_crop.astype(np.float32) / 255)
-            )
-            safe_write(
-                out_dir / "restored_faces" / f"{stem}_{i:02d}{args.suffix}.png",
-                Picture(face.restored_crop.astype(np.float32) / 255),
-            )
-            safe_write(out_dir / "cmp" / f"{stem}_{i:02d}.png", _side_by_side(face.input_crop, face.restored_crop))
-        safe_write(out_dir / "restored_imgs" / f"{stem}{args.suffix}.{ext}", result.picture)
+            name = f"{path.stem}_{i:02d}"
+            safe_write(output_name(out_dir, "cropped_faces", name, "", "png"), _picture(face.input_crop))
+            safe_write(output_name(out_dir, "restored_faces", name, suffix, "png"), _picture(face.restored_crop))
+            safe_write(output_name(out_dir, "cmp", name, "", "png"), _side_by_side(face.input_crop, face.restored_crop))
+        safe_write(target, result.picture)  # last: its presence means the image is done
         total_faces += len(result.faces)
-        for note in result.notes:
-            log.info(f"{path.name}: {note}")
-    log.info(f"Restored {len(inputs) - failures} of {len(inputs)} images ({total_faces} faces) into {out_dir}/")
+        notes = "".join(f" {note}" for note in result.notes)
+        say(f"[{n}/{len(inputs)}] {path.name}: {len(result.faces)} faces, {result.timings['total']:.1f} s.{notes}")
+    done = len(inputs) - failures - skipped
+    log.info(
+        f"Restored {done} of {len(inputs)} images ({total_faces} faces) into {out_dir}/"
+        + (f"; {skipped} already done were skipped." if skipped else ".")
+    )
     return 1 if failures else 0
