@@ -288,7 +288,21 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
     choices = [(c.label, c.key) for c in service.choices()]
 
     def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008 (Gradio's pattern)
-        """Restore every face in a photo: the restored PNG, a gallery of face pairs, a summary, a before/after pair."""
+        """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
+
+        Args:
+            image_path: the photo: a file uploaded to this app (or, through MCP, a data: URL of the image).
+            model_key: the restorer to use, one of the model names the app lists (e.g. "v1.4").
+            rescale: how much larger the output is than the photo, from 1 to 4.
+            weight: fidelity weight: 0 keeps each input face as it was, 1 applies the full restoration.
+            only_center_face: restore only the face nearest the centre of the photo.
+            background: upscale the background with Real-ESRGAN when available (else Lanczos).
+            detector: face detector: "auto", "retinaface" or "yunet".
+
+        Returns:
+            The restored image (PNG, full resolution), a gallery of input | restored face pairs with captions,
+            a one-line summary (faces, time, device, model, size) and a before/after pair of previews.
+        """
         started = time.perf_counter()
         try:
             options = RestoreOptions(
@@ -399,6 +413,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--concurrency", type=int, default=None, help="requests processed at once (default: 1 on CPU, 2 on GPU)"
     )
     p.add_argument("--no-warm-up", action="store_true", help="load the model on the first request instead of at start")
+    p.add_argument(
+        "--mcp",
+        action="store_true",
+        default=os.environ.get("GFPGAN_MCP", "").lower() in ("1", "true", "yes"),
+        help="also serve restore as an MCP tool at /gradio_api/mcp/ (images as data: URLs; no URL is fetched)",
+    )
     return p.parse_args(argv)
 
 
@@ -432,6 +452,7 @@ def main(argv: list[str] | None = None) -> None:
         state_session_capacity=256,
         show_error=True,
         footer_links=["api"],
+        mcp_server=args.mcp,
         app_kwargs={"middleware": [Middleware(PayloadGuard, is_received=photo_input(demo).received_by_gradio)]},
     )
 

@@ -26,7 +26,9 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_CALL_BYTES = 64 * 1024
+MAX_MCP_BYTES = 36 * 1024 * 1024  # a 25 MB image as base64, the upload limit
 REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
+FETCHED_PREFIXES = tuple(p for p in REMOTE_PREFIXES if p != "data:")  # what a server would go and get
 
 
 def file_payloads(data: Any) -> list[dict[str, Any]]:
@@ -58,27 +60,49 @@ def refusal(payload: dict[str, Any], is_received: Callable[[str], bool] | None) 
     return None
 
 
+def tool_call_refusal(data: Any) -> str | None:
+    """Why an MCP message is refused, or None: an argument naming a URL or a file (Gradio's MCP server
+    would fetch it) rather than carrying the image inline as a data: URL."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            arguments = item.get("arguments")
+            values = arguments.values() if isinstance(arguments, dict) else ()
+            for value in values:
+                if isinstance(value, str) and value.strip().lower().startswith(FETCHED_PREFIXES):
+                    return "This server fetches no URLs: send the image inline as a data: URL."
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 class PayloadGuard:
-    """Refuse API calls (POSTs under ``prefixes``) that name remote or inline files, or are too big."""
+    """Refuse API calls (POSTs under ``prefixes``) that name remote or inline files, or are too big,
+    and MCP tool calls (POSTs under ``mcp_prefix``) whose arguments name URLs."""
 
     def __init__(
         self,
         app: ASGIApp,
         is_received: Callable[[str], bool] | None = None,
         prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/"),
+        mcp_prefix: str = "/gradio_api/mcp",
+        max_mcp_bytes: int = MAX_MCP_BYTES,
     ) -> None:
         self.app = app
         self.is_received = is_received  # True for a path the server itself received (an upload)
         self.prefixes = prefixes
+        self.mcp_prefix = mcp_prefix
+        self.max_mcp_bytes = max_mcp_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope.get("method") != "POST"
-            or not scope.get("path", "").startswith(self.prefixes)
-        ):
+        path = scope.get("path", "")
+        mcp = path.startswith(self.mcp_prefix)
+        if scope["type"] != "http" or scope.get("method") != "POST" or not (mcp or path.startswith(self.prefixes)):
             await self.app(scope, receive, send)
             return
+        cap = self.max_mcp_bytes if mcp else MAX_CALL_BYTES
         body = bytearray()
         more = True
         while more:
@@ -87,14 +111,17 @@ class PayloadGuard:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_CALL_BYTES:
+            if len(body) > cap:
                 await _refuse(send, 413, "The request is too large: send images through the upload route, not inline.")
                 return
         try:
-            payloads = file_payloads(json.loads(body or b"null"))
+            data = json.loads(body or b"null")
         except (ValueError, RecursionError):
-            payloads = []  # not JSON: Gradio answers that itself
-        reasons = [r for p in payloads if (r := refusal(p, self.is_received))]
+            data = None  # not JSON: Gradio answers that itself
+        if mcp:
+            reasons = [r] if (r := tool_call_refusal(data)) else []
+        else:
+            reasons = [r for p in file_payloads(data) if (r := refusal(p, self.is_received))]
         if reasons:
             log.warning(f"refused an API call: {reasons[0]}")
             await _refuse(send, 400, reasons[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import socket
@@ -155,11 +156,10 @@ class AppServer:
     log: list[str] = field(default_factory=list)  # everything the server printed
 
 
-@pytest.fixture(scope="module")
-def app_server(tmp_path_factory):
+@contextlib.contextmanager
+def running_app(tmp: Path, *extra: str):
     """The app started as a visitor meets it, on 127.0.0.1 with an official-format random checkpoint:
-    an :class:`AppServer`."""
-    tmp = tmp_path_factory.mktemp("app")
+    an :class:`AppServer`, stopped on exit."""
     ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
     port = _free_port()
     env = {
@@ -171,7 +171,7 @@ def app_server(tmp_path_factory):
         "GFPGAN_MAX_PIXELS": "4000000",
     }
     proc = subprocess.Popen(
-        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port)],
+        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port), *extra],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -193,9 +193,17 @@ def app_server(tmp_path_factory):
         pytest.fail("app did not start:\n" + "".join(lines))
     server = AppServer(url, tmp / "gradio", lines)
     threading.Thread(target=lambda: server.log.extend(proc.stdout), daemon=True).start()  # keep the pipe drained
-    yield server
-    proc.terminate()
-    proc.wait(timeout=20)
+    try:
+        yield server
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("app")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
