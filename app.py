@@ -17,7 +17,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is i
 
 import argparse
 import contextlib
+import errno
 import logging
+import shutil
 import threading
 import time
 import uuid
@@ -74,6 +76,7 @@ class Limits:
     preview_side: int = 1600  # the before/after slider shows at most this; the download is full size
     keep_outputs_s: int = 600  # uploads and results are deleted after this (Gradio's timer)
     disk_budget_mb: int = 1000  # and the oldest first whenever they hold more than this
+    calls_per_minute: int = 6  # per client address: one visitor's share of the queue
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -87,6 +90,7 @@ class Limits:
             timeout_s=_env_int("GFPGAN_TIMEOUT", d.timeout_s),
             queue_size=_env_int("GFPGAN_QUEUE_SIZE", d.queue_size),
             disk_budget_mb=_env_int("GFPGAN_DISK_BUDGET_MB", d.disk_budget_mb),
+            calls_per_minute=_env_int("GFPGAN_CALLS_PER_MINUTE", d.calls_per_minute),
         )
 
 
@@ -179,13 +183,28 @@ def output_folder() -> Path:
 def write_outputs(
     picture: Picture, result: RestorationResult, stem: str, preview_side: int
 ) -> tuple[str, list[tuple[str, str]], tuple[str, str]]:
-    """(full-resolution PNG, gallery, before/after previews) written to a fresh output folder."""
+    """(full-resolution PNG, gallery, before/after previews) written to a fresh output folder.
+
+    Raises:
+        GFPGANError: the disk refused the files (one line that names no server path; what was
+            written is removed, and the next request works again once space is free).
+    """
     out_dir = output_folder()
-    restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)
-    preview = _fit(result.picture.size, preview_side)
-    before = write_image(out_dir / "before.png", Picture(resize(picture.rgb, preview)))
-    after = write_image(out_dir / "after.png", Picture(resize(result.picture.rgb, preview)))
-    return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
+    try:
+        restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)
+        preview = _fit(result.picture.size, preview_side)
+        before = write_image(out_dir / "before.png", Picture(resize(picture.rgb, preview)))
+        after = write_image(out_dir / "after.png", Picture(resize(result.picture.rgb, preview)))
+        return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
+    except OSError as exc:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        log.warning(f"could not write a result: {exc.strerror}")
+        raise GFPGANError(
+            "The server is out of disk space; please try again in a few minutes."
+            if full
+            else "The server could not save the result; please try again."
+        ) from None
 
 
 def user_error(message: str) -> gr.Error:
@@ -319,9 +338,9 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 picture, result, restorer = run_request(
                     service, image_path, model_key, options, detector, report, limits.max_decode_pixels
                 )
+            png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
-        png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
         if budget:
             budget.sweep()  # results just written are recent, so protected until fetched
         return png, gallery, write_summary(result, restorer), before_after
@@ -453,7 +472,16 @@ def main(argv: list[str] | None = None) -> None:
         show_error=True,
         footer_links=["api"],
         mcp_server=args.mcp,
-        app_kwargs={"middleware": [Middleware(PayloadGuard, is_received=photo_input(demo).received_by_gradio)]},
+        app_kwargs={
+            "middleware": [
+                Middleware(
+                    PayloadGuard,
+                    is_received=photo_input(demo).received_by_gradio,
+                    calls_per_minute=limits.calls_per_minute,
+                    free_bytes=lambda: shutil.disk_usage(budget.root).free,
+                )
+            ]
+        },
     )
 
 

@@ -1,4 +1,4 @@
-"""Load and soak the app through its HTTP API, on this machine only (127.0.0.1), and print the figures.
+"""Load and soak the app through its HTTP API, on this machine only (127.0.0.0/8), and print the figures.
 
     .venv/bin/python benchmarks/load.py                     # a random-weight model in the official format
     .venv/bin/python benchmarks/load.py --model-path weights/GFPGANv1.4.pth --soak 200
@@ -8,9 +8,12 @@
    latency of the accepted ones (p50 / p95).
 2. Soak: ``--soak`` (200) requests one after another: the server's resident memory (VmRSS) every
    ``--every`` requests and its slope after the warm-up, in MB per 100 requests.
-3. Disk: the size of Gradio's cache folder after each phase (the disk budget's bound).
+3. Abandoned jobs: one client starts 17 jobs and never reads them (the app admits a few per address
+   a minute), then another visitor asks for one: does it get through, and how long does it wait.
+4. Disk: the size of Gradio's cache folder after each phase (the disk budget's bound).
 
-Every loop is bounded in count and time and talks only to the server it starts on 127.0.0.1.
+Clients call from their own loopback addresses (127.0.0.2-251), as distinct visitors do. Every loop
+is bounded in count and time and talks only to the server it starts on this machine.
 """
 
 from __future__ import annotations
@@ -113,13 +116,18 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
 
 
+def client_at(k: int, timeout: float = 60) -> httpx.Client:
+    """A client calling from its own loopback address 127.0.0.k (the app limits calls per address)."""
+    return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(local_address=f"127.0.0.{2 + k % 250}"))
+
+
 def burst(url: str, photo: Path, clients: int) -> dict:
-    with httpx.Client(timeout=60) as c:
+    with client_at(0) as c:
         path = upload(c, url, photo)
     barrier = threading.Barrier(clients)
 
-    def one(_: int) -> tuple[str, str, float]:
-        with httpx.Client(timeout=60) as c:
+    def one(k: int) -> tuple[str, str, float]:
+        with client_at(k) as c:
             barrier.wait(timeout=60)
             return restore(c, url, path)
 
@@ -139,20 +147,40 @@ def burst(url: str, photo: Path, clients: int) -> dict:
     }
 
 
+def abandoned(url: str, photo: Path, posts: int) -> dict:
+    """One client starts ``posts`` jobs and never reads a result; then another visitor asks for one."""
+    with client_at(240) as c:
+        path = upload(c, url, photo)
+        codes = [
+            c.post(f"{url}gradio_api/call/restore", json={"data": [{"path": path}, *ARGS]}).status_code
+            for _ in range(posts)
+        ]
+    with client_at(241, timeout=300) as visitor:
+        event, _, seconds = restore(visitor, url, path)
+    return {
+        "posts": posts,
+        "accepted": codes.count(200),
+        "refused_429": codes.count(429),
+        "visitor_after": event,
+        "visitor_seconds": round(seconds, 2),
+    }
+
+
 def soak(url: str, pid: int, photo: Path, count: int, every: int, warm_up: int) -> dict:
     samples: list[tuple[int, float]] = []
     failures = 0
     deadline = time.time() + 3600
-    with httpx.Client(timeout=300) as c:
+    with client_at(0) as c:
         path = upload(c, url, photo)
-        for i in range(1, count + 1):
-            if time.time() > deadline:
-                break
+    for i in range(1, count + 1):
+        if time.time() > deadline:
+            break
+        with client_at(30 + i % 200, timeout=300) as c:  # a stream of visitors, as on a public Space
             event, _, _ = restore(c, url, path)
-            failures += event != "complete"
-            if i % every == 0:
-                samples.append((i, rss_mb(pid)))
-                print(f"  soak {i}/{count}: RSS {samples[-1][1]:.0f} MB", flush=True)
+        failures += event != "complete"
+        if i % every == 0:
+            samples.append((i, rss_mb(pid)))
+            print(f"  soak {i}/{count}: RSS {samples[-1][1]:.0f} MB", flush=True)
     after = [(n, m) for n, m in samples if n > warm_up]
     slope = (
         statistics.linear_regression([n for n, _ in after], [m for _, m in after]).slope * 100
@@ -200,6 +228,9 @@ def main() -> None:
         report["burst"] = burst(url, args.photo, args.clients)
         report["cache_mb_after_burst"] = round(folder_mb(workdir / "gradio"), 1)
         print(json.dumps(report["burst"], indent=1), flush=True)
+        print("abandoned: 17 jobs started by one client that never reads them, then another visitor", flush=True)
+        report["abandoned"] = abandoned(url, args.photo, 17)
+        print(json.dumps(report["abandoned"], indent=1), flush=True)
         print(f"soak: {args.soak} requests one after another", flush=True)
         report["soak"] = soak(url, proc.pid, args.photo, args.soak, args.every, args.warm_up)
         report["cache_mb_after_soak"] = round(folder_mb(workdir / "gradio"), 1)

@@ -12,8 +12,11 @@ Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -78,9 +81,47 @@ def tool_call_refusal(data: Any) -> str | None:
     return None
 
 
+def client_address(scope: Scope) -> str:
+    """The caller's address: the first X-Forwarded-For hop when the direct peer is a proxy on a
+    private or loopback address (a Space's), else the peer itself (a header it sets is not trusted)."""
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    try:
+        behind_proxy = ipaddress.ip_address(peer).is_private or ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        behind_proxy = False
+    if behind_proxy:
+        for name, value in scope.get("headers", ()):
+            if name == b"x-forwarded-for" and value.strip():
+                return value.decode("latin-1").split(",")[0].strip()
+    return str(peer)
+
+
+class CallRate:
+    """At most ``limit`` calls per client in any ``window_s``: one client's share of the queue."""
+
+    def __init__(self, limit: int, window_s: float = 60.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._calls: dict[str, deque[float]] = {}
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        calls = self._calls.setdefault(client, deque())
+        while calls and now - calls[0] > self.window_s:
+            calls.popleft()
+        if len(calls) >= self.limit:
+            return False
+        calls.append(now)
+        if len(self._calls) > 10_000:  # forget idle clients: the table stays small
+            for key in [k for k, v in self._calls.items() if not v or now - v[-1] > self.window_s]:
+                del self._calls[key]
+        return True
+
+
 class PayloadGuard:
-    """Refuse API calls (POSTs under ``prefixes``) that name remote or inline files, or are too big,
-    and MCP tool calls (POSTs under ``mcp_prefix``) whose arguments name URLs."""
+    """Refuse API calls (POSTs under ``prefixes``) that name remote or inline files, are too big or
+    come too often from one client; MCP tool calls (POSTs under ``mcp_prefix``) whose arguments name
+    URLs; and uploads when the disk is nearly full."""
 
     def __init__(
         self,
@@ -89,18 +130,41 @@ class PayloadGuard:
         prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/"),
         mcp_prefix: str = "/gradio_api/mcp",
         max_mcp_bytes: int = MAX_MCP_BYTES,
+        calls_per_minute: int = 0,
+        free_bytes: Callable[[], int] | None = None,
+        min_free_bytes: int = 200_000_000,
     ) -> None:
         self.app = app
         self.is_received = is_received  # True for a path the server itself received (an upload)
         self.prefixes = prefixes
         self.mcp_prefix = mcp_prefix
         self.max_mcp_bytes = max_mcp_bytes
+        self.rate = CallRate(calls_per_minute) if calls_per_minute > 0 else None
+        self.free_bytes = free_bytes  # free space where uploads land
+        self.min_free_bytes = min_free_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if (
+            self.free_bytes is not None
+            and scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and path.endswith("/gradio_api/upload")
+            and self.free_bytes() < self.min_free_bytes
+        ):
+            log.warning("refused an upload: the disk is nearly full")
+            await _refuse(send, 507, "The server is out of disk space; please try again in a few minutes.")
+            return
         mcp = path.startswith(self.mcp_prefix)
         if scope["type"] != "http" or scope.get("method") != "POST" or not (mcp or path.startswith(self.prefixes)):
             await self.app(scope, receive, send)
+            return
+        if not mcp and self.rate is not None and not self.rate.allow(client_address(scope)):
+            await _refuse(
+                send,
+                429,
+                f"Too many requests from your address (at most {self.rate.limit} a minute); try again shortly.",
+            )
             return
         cap = self.max_mcp_bytes if mcp else MAX_CALL_BYTES
         body = bytearray()

@@ -259,3 +259,22 @@ def test_each_result_is_stored_once_inside_gradios_cache(app_server, client, tmp
     copies = list(app_server.cache_dir.rglob("only_once_restored.png"))
     assert len(copies) == 1, copies
     assert copies[0].parent.parent.name == "gfpgan-results"  # the file written is the file served: no copy
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from gfpgan_core import GFPGANError, Picture, RestorationResult
+
+    app = _app_module()
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+
+    def full(path, picture, quality=95):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(app, "write_image", full)
+    picture = Picture(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(GFPGANError) as err:
+        app.write_outputs(picture, RestorationResult(picture, []), "photo", 100)
+    assert str(err.value) == "The server is out of disk space; please try again in a few minutes."
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
