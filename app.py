@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import re
 import shutil
 import threading
 import time
@@ -49,10 +50,13 @@ PROGRESS_STAGES: dict[str, tuple[float, float, str]] = {
     "decode": (0.00, 0.04, "Reading the image"),
     "detect": (0.04, 0.04, "Detecting faces"),
     "align": (0.08, 0.02, "Aligning faces"),
-    "restore": (0.10, 0.65, "Restoring faces"),
-    "upsample": (0.75, 0.15, "Upsampling the background"),
-    "paste": (0.90, 0.10, "Pasting faces back"),
+    "restore": (0.10, 0.60, "Restoring faces"),
+    "upsample": (0.70, 0.15, "Upsampling the background"),
+    "paste": (0.85, 0.05, "Pasting faces back"),
+    "encode": (0.90, 0.10, "Saving the results"),  # the page's own stage, after the engine's
 }
+FALLBACK_THRESHOLD = 0.35  # when no face scores the chosen threshold, the page looks once more at this
+PREVIEW_QUALITY = 90  # previews and face pairs are JPEG: PNG level 6 of every pair took half the wait
 
 
 def _env_int(name: str, default: int) -> int:
@@ -96,6 +100,21 @@ class Limits:
 
 class RequestTimeout(GFPGANError):
     pass
+
+
+def _preview(picture: Picture, size: tuple[int, int]) -> Picture:
+    """``picture`` at ``size`` for the slider, transparency shown over white (not the hidden pixels)."""
+    rgb = resize(picture.rgb, size)
+    if picture.alpha is not None:
+        alpha = resize(picture.alpha, size)[:, :, None]
+        rgb = rgb * alpha + (1.0 - alpha)
+    return Picture(np.ascontiguousarray(rgb, dtype=np.float32))
+
+
+def public_message(text: str) -> str:
+    """An error as a visitor should read it: plain text (no Markdown backticks), no server paths."""
+    text = re.sub(r"(?<![\w.])/(?:[^\s/:;,'\"()]+/)+([^\s/:;,'\"()]*)", r"\1", text)
+    return text.replace("`", "")
 
 
 def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
@@ -149,22 +168,33 @@ def run_request(
 
 
 def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, str]]:
-    """One input | restored pair per face, with a caption: number, detection score, size."""
+    """One input | restored pair per face (JPEG, fast to write and to load), captioned with its
+    number, detection score and size."""
     gallery = []
     for i, face in enumerate(result.faces, 1):
         pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
-        path = write_image(out_dir / f"face_{i:02d}.png", Picture(pair))
+        path = write_image(out_dir / f"face_{i:02d}.jpg", Picture(pair), quality=PREVIEW_QUALITY)
         w, h = (face.box[2] - face.box[0]), (face.box[3] - face.box[1])
         gallery.append((str(path), f"Face {i} · score {face.score:.2f} · {w:.0f}×{h:.0f} px (input | restored)"))
     return gallery
 
 
-def write_summary(result: RestorationResult, restorer: Restorer) -> str:
-    """The Markdown line under the result: faces, time, device, model, size, and any notes."""
+def status_line(service: ModelService) -> str:
+    """What the server knows now about its default model (computed per page load: a download tried
+    at start may have failed since the page was built)."""
+    key, why = service.default_model()
+    return f"Model in use by default: **{key or 'none'}** — {why}."
+
+
+def write_summary(result: RestorationResult, restorer: Restorer, seconds: float | None = None) -> str:
+    """The Markdown line under the result: faces, the visitor's wait (``seconds``, else the engine's
+    time), device, model, size, and any notes."""
     n = len(result.faces)
+    found = max(result.faces_found, n)
     w, h = result.picture.size
+    wait = result.timings.get("total", 0.0) if seconds is None else seconds
     summary = (
-        f"**{n} face{'s' if n != 1 else ''} found** · {result.timings.get('total', 0):.1f} s · "
+        f"**{found} face{'s' if found != 1 else ''} found** · {wait:.1f} s · "
         f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
         f"{w}×{h} px output (×{result.upscale:g})"
     )
@@ -191,10 +221,10 @@ def write_outputs(
     """
     out_dir = output_folder()
     try:
-        restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)
+        restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)  # lossless, full size
         preview = _fit(result.picture.size, preview_side)
-        before = write_image(out_dir / "before.png", Picture(resize(picture.rgb, preview)))
-        after = write_image(out_dir / "after.png", Picture(resize(result.picture.rgb, preview)))
+        before = write_image(out_dir / "before.jpg", _preview(picture, preview), quality=PREVIEW_QUALITY)
+        after = write_image(out_dir / "after.jpg", _preview(result.picture, preview), quality=PREVIEW_QUALITY)
         return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
     except OSError as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
@@ -208,8 +238,9 @@ def write_outputs(
 
 
 def user_error(message: str) -> gr.Error:
-    """A visitor's mistake: one line back to the client and no traceback in the server's log."""
-    return gr.Error(message, print_exception=False)
+    """A visitor's mistake: one line back to the client (plain text, no server path) and no
+    traceback in the server's log."""
+    return gr.Error(public_message(message), print_exception=False)
 
 
 class _ValidatedInput:
@@ -303,10 +334,20 @@ class PhotoInput(gr.Image):
 
 def build_demo(service: ModelService, limits: Limits | None = None, budget: DiskBudget | None = None) -> gr.Blocks:
     limits = limits or Limits()
-    default_key, default_reason = service.default_model()
+    default_key = service.default_model()[0]
     choices = [(c.label, c.key) for c in service.choices()]
 
-    def restore(image_path, model_key, rescale, weight, only_center_face, background, detector, progress=gr.Progress()):  # type: ignore[no-untyped-def]  # noqa: B008 (Gradio's pattern)
+    def restore(  # type: ignore[no-untyped-def]
+        image_path,
+        model_key,
+        rescale,
+        weight,
+        only_center_face,
+        background,
+        detector,
+        threshold=DEFAULTS.detection_threshold,
+        progress=gr.Progress(),  # noqa: B008 (Gradio's pattern)
+    ):
         """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
 
         Args:
@@ -317,6 +358,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             only_center_face: restore only the face nearest the centre of the photo.
             background: upscale the background with Real-ESRGAN when available (else Lanczos).
             detector: face detector: "auto", "retinaface" or "yunet".
+            threshold: detection sensitivity: faces scoring at least this are restored (lower finds more).
 
         Returns:
             The restored image (PNG, full resolution), a gallery of input | restored face pairs with captions,
@@ -329,6 +371,8 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 weight=float(weight),
                 only_center_face=bool(only_center_face),
                 upsample_background=bool(background),
+                detection_threshold=float(threshold),
+                fallback_threshold=min(FALLBACK_THRESHOLD, float(threshold)),
                 max_faces=limits.max_faces,
                 max_input_pixels=limits.max_input_pixels,
                 max_output_pixels=limits.max_output_pixels,
@@ -338,12 +382,15 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 picture, result, restorer = run_request(
                     service, image_path, model_key, options, detector, report, limits.max_decode_pixels
                 )
+            report("encode", 0, 1)
             png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
+            report("encode", 1, 1)
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
         if budget:
             budget.sweep()  # results just written are recent, so protected until fetched
-        return png, gallery, write_summary(result, restorer), before_after
+        summary = write_summary(result, restorer, seconds=time.perf_counter() - started)  # the visitor's wait
+        return png, gallery, summary, before_after
 
     with gr.Blocks(
         title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)
@@ -354,9 +401,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             "prior ([GFPGAN](https://arxiv.org/abs/2101.04061), Wang et al., CVPR 2021) and the rest of the "
             "picture is upscaled."
         )
-        status = gr.Markdown(
-            f"Model in use by default: **{default_key or 'none'}** — {default_reason}.", elem_id="model-status"
-        )
+        status = gr.Markdown(status_line(service), elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=1):
                 image_in = PhotoInput(
@@ -385,6 +430,15 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                         label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
                     )
                     detector = Radio(list(DETECTORS), value="auto", label="Face detector")
+                    threshold = Slider(
+                        0.1,
+                        0.99,
+                        value=DEFAULTS.detection_threshold,
+                        step=0.05,
+                        label="Detection threshold (lower finds more faces; when none is found, "
+                        f"the page looks again at {FALLBACK_THRESHOLD:g})",
+                        elem_id="threshold",
+                    )
                 run = gr.Button(
                     "Restore" if default_key else "Restore (no model weights on this server: see above)",
                     variant="primary",
@@ -402,13 +456,21 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             gr.Examples(EXAMPLES, inputs=[image_in], label="Examples (public-domain portraits, degraded on purpose)")
             image_in.example_files = frozenset(image_in.temp_files)  # the examples' copies in Gradio's cache
         image_in.uploads = demo.upload_file_set  # the same set Gradio's upload route fills
-        run.click(
+        outputs = [download, gallery, summary, slider]
+
+        def cleared() -> tuple[None, list, str, None]:
+            return None, [], "", None
+
+        # a new photo or a new run never sits beside the previous photo's result (or an error)
+        image_in.change(cleared, outputs=outputs, api_visibility="private", queue=False)
+        run.click(cleared, outputs=outputs, api_visibility="private", queue=False).then(
             restore,
-            inputs=[image_in, model, rescale, weight, only_center, background, detector],
-            outputs=[download, gallery, summary, slider],
+            inputs=[image_in, model, rescale, weight, only_center, background, detector, threshold],
+            outputs=outputs,
             api_name="restore",
         )
         model.change(lambda key: f"Model selected: **{key}**.", inputs=model, outputs=status, api_visibility="private")
+        demo.load(lambda: status_line(service), outputs=status, api_visibility="private", queue=False)
     return demo
 
 

@@ -49,6 +49,8 @@ class RestoreOptions:
             would be invented rather than restored. (The official tool skips only faces whose eyes are
             under 5 px apart, about an 11 px box.)
         detection_threshold: keep detections scoring at least this, in [0, 1].
+        fallback_threshold: when no face is found, detect once more at this lower threshold (with a
+            note), or never when None.
         max_faces: restore at most this many faces (the largest), or all when None.
         batch_size: faces per forward pass.
         seed: draw fresh StyleGAN noise from this seed; None keeps the checkpoint's stored noise.
@@ -67,6 +69,7 @@ class RestoreOptions:
     aligned: bool = False
     min_face_size: float = 16.0
     detection_threshold: float = 0.6
+    fallback_threshold: float | None = None
     max_faces: int | None = None
     batch_size: int = 4
     seed: int | None = None
@@ -84,6 +87,10 @@ class RestoreOptions:
             (
                 0 <= self.detection_threshold <= 1,
                 f"detection_threshold must be between 0 and 1, not {self.detection_threshold}",
+            ),
+            (
+                self.fallback_threshold is None or 0 <= self.fallback_threshold <= 1,
+                f"fallback_threshold must be between 0 and 1, not {self.fallback_threshold}",
             ),
             (self.batch_size >= 1, f"batch_size must be at least 1, not {self.batch_size}"),
             (self.min_face_size >= 0, f"min_face_size must be >= 0, not {self.min_face_size}"),

@@ -56,6 +56,7 @@ class RestorationResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     upscale: float = 1.0
+    faces_found: int = 0  # faces large enough to restore, before ``max_faces`` kept the largest
 
     @property
     def image(self) -> np.ndarray:
@@ -85,9 +86,13 @@ class _Request:
         self.report(name, 1, 1)
         return out
 
-    def finish(self, picture: Picture, faces: list[RestoredFace], scale: float) -> RestorationResult:
+    def finish(
+        self, picture: Picture, faces: list[RestoredFace], scale: float, found: int | None = None
+    ) -> RestorationResult:
         self.timings["total"] = time.perf_counter() - self.started
-        return RestorationResult(picture, faces, self.timings, self.notes, scale)
+        return RestorationResult(
+            picture, faces, self.timings, self.notes, scale, len(faces) if found is None else found
+        )
 
 
 def _gray3(rgb: np.ndarray) -> np.ndarray:
@@ -247,7 +252,7 @@ class Restorer:
         gray = pic.grayscale or is_visually_gray(pic.rgb)
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
-        faces = req.stage("detect", self._detect, pic, opts, req.notes)
+        faces, found = req.stage("detect", self._detect, pic, opts, req.notes)
         faces, crops, matrices = req.stage("align", self._align, pic, faces, opts, req.notes)
         restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
         canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
@@ -256,7 +261,7 @@ class Restorer:
             RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, to_uint8(c), to_uint8(r))
             for f, c, r in zip(faces, crops, restored, strict=True)
         ]
-        return req.finish(picture, records, scale)
+        return req.finish(picture, records, scale, found)
 
     def _restore_aligned(
         self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool
@@ -300,10 +305,25 @@ class Restorer:
             )
         return pic, scale
 
-    def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> list[Detection]:
-        found = self.detector.detect(to_uint8(pic.rgb), opts.detection_threshold)
+    def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> tuple[list[Detection], int]:
+        """(faces to restore, left to right; how many large enough faces were found)."""
+        rgb = to_uint8(pic.rgb)
+        found = self.detector.detect(rgb, opts.detection_threshold)
+        fallback = opts.fallback_threshold
+        none_usable = not any(f.size >= opts.min_face_size for f in found)
+        if fallback is not None and fallback < opts.detection_threshold and none_usable:
+            retry = self.detector.detect(rgb, fallback)
+            if any(f.size >= opts.min_face_size for f in retry):
+                found = retry
+                notes.append(
+                    f"No face scored {opts.detection_threshold:g}; these were found at the lower "
+                    f"detection threshold {fallback:g}, with less confidence."
+                )
         faces = select_faces(found, pic.size, opts.only_center_face, opts.min_face_size, opts.max_faces)
-        small = sum(1 for f in found if f.size < opts.min_face_size)
+        usable = sum(1 for f in found if f.size >= opts.min_face_size)
+        if opts.max_faces is not None and usable > opts.max_faces and not opts.only_center_face:
+            notes.append(f"{usable} faces found; the {opts.max_faces} largest were restored.")
+        small = len(found) - usable
         if small:
             notes.append(
                 f"{small} face{'s' if small > 1 else ''} smaller than {opts.min_face_size:g} px "
@@ -312,7 +332,7 @@ class Restorer:
             )
         if not faces and not small:
             notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
-        return faces
+        return faces, usable
 
     def _align(
         self, pic: Picture, faces: list[Detection], opts: RestoreOptions, notes: list[str]

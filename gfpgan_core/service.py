@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from . import zoo
 from .devices import pick_device
-from .errors import GFPGANError, InputNotFoundError, UnknownModelError
+from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
 from .options import DETECTORS, UPSAMPLERS, check_choice
 from .parts import build_detector, build_parser, build_upsampler, load_face_model
 from .pipeline import Restorer
@@ -65,6 +65,7 @@ class ModelService:
         self.half = self.device.type == "cuda"
         self.weights_dir = weights_dir
         self.download = download and not zoo.is_offline()
+        self.download_failure: str | None = None  # why downloads were given up, once they were
         self._parts: dict[tuple[str, str], Any] = {}
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._locks_guard = threading.Lock()
@@ -90,7 +91,7 @@ class ModelService:
                 label = f"{key} — {zoo.get_entry(key).description}"
             available = self.is_available(key)
             if not available:
-                label += " (downloads on first use)" if self.download else " (weights not available offline)"
+                label += " (downloads on first use)" if self.download else " (weights not on this server)"
             out.append(ModelChoice(key, label, available))
         return out
 
@@ -111,7 +112,8 @@ class ModelService:
                 f"no published GFPGAN weights are available offline, so the small model trained by this project "
                 f"({bundled[0]}) is used; run `python -m gfpgan_core download v1.4` for the real thing"
             )
-        return None, "no model weights are available: run `python -m gfpgan_core download v1.4`"
+        failure = f" ({self.download_failure})" if self.download_failure else ""
+        return None, f"no model weights are available{failure}: run `python -m gfpgan_core download v1.4`"
 
     # ------------------------------------------------------------ parts, built once
     def _part(self, kind: str, name: str, build: Callable[[], T]) -> T:
@@ -183,5 +185,10 @@ class ModelService:
         if key is not None:
             try:
                 log.info(f"ready: {self.get(key).describe()}")
+            except WeightsMissingError as exc:
+                log.warning(f"could not load {key}: {exc}")
+                if self.download:  # the download was tried and failed: say what the server now knows
+                    self.download = False
+                    self.download_failure = "the weights could not be downloaded when the server started"
             except GFPGANError as exc:
                 log.warning(f"could not load {key}: {exc}")

@@ -34,8 +34,9 @@ def test_restore_endpoint_on_a_real_photo(client):
     w, h = Image.open(photo).size
     assert Image.open(restored).size == (2 * w, 2 * h)
     assert Image.open(restored).format == "PNG"
-    n = int(summary.split("**")[1].split()[0])
-    assert n >= 1 and len(gallery) == n
+    n = int(summary.split("**")[1].split()[0])  # faces found; the app restores at most 40, the largest
+    assert n >= 1 and len(gallery) == min(n, 40)
+    assert (n > 40) == (f"{n} faces found; the 40 largest were restored." in summary)
     assert all(item["caption"].startswith(f"Face {i}") for i, item in enumerate(gallery, 1))
     assert "CPU" in summary and "custom" in summary
     assert Image.open(before).size == Image.open(after).size
@@ -131,6 +132,9 @@ def test_page_in_a_real_browser(app_url):
         page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
         # an example, clicked as a visitor would, restores too (its file is one the server received)
         page.locator("img[src*='astronaut_degraded']").first.click()
+        # a new photo clears the previous one's result: no summary, no face pairs beside it
+        page.wait_for_function("document.querySelector('#summary').innerText.trim() === ''", timeout=30_000)
+        assert page.locator("#faces img").count() == 0
         page.locator("#restore-button").click()
         page.wait_for_function("document.querySelector('#summary').innerText.includes('1 face found')", timeout=120_000)
         browser.close()
@@ -157,12 +161,12 @@ def test_progress_table_covers_every_stage_and_fills_the_bar():
     from gfpgan_core.pipeline import STAGES
 
     app = _app_module()
-    assert list(app.PROGRESS_STAGES) == list(STAGES)
+    assert list(app.PROGRESS_STAGES) == [*STAGES, "encode"]  # the engine's stages, then the page's own
     shown = []
     report = app.progress_reporter(
         lambda value, desc: shown.append((value, desc)), timeout_s=60, started=time.perf_counter()
     )
-    for stage in STAGES:
+    for stage in app.PROGRESS_STAGES:
         report(stage, 0, 1)
         report(stage, 1, 1)
     report("restore", 2, 5)
@@ -278,3 +282,40 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
         app.write_outputs(picture, RestorationResult(picture, []), "photo", 100)
     assert str(err.value) == "The server is out of disk space; please try again in a few minutes."
     assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_visitors_read_no_server_paths_and_no_markdown():
+    app = _app_module()
+    message = (
+        "GFPGANv1.4.pth is not in /srv/app/weights (offline): download it with "
+        "`python -m gfpgan_core download v1.4`, or put the file there."
+    )
+    shown = app.public_message(message)
+    assert "/srv" not in shown and "`" not in shown
+    assert "weights (offline)" in shown and "python -m gfpgan_core download v1.4" in shown
+
+
+def test_the_summary_counts_faces_found_and_the_whole_wait(tiny_restorer):
+    app = _app_module()
+    result = tiny_restorer.restore(photos("photos", 1)[0], upscale=1, max_faces=1)
+    summary = app.write_summary(result, tiny_restorer, seconds=12.34)
+    assert summary.startswith(f"**{result.faces_found} faces found** · 12.3 s")
+    assert "the 1 largest were restored" in summary
+
+
+def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, monkeypatch):
+    from gfpgan_core import WeightsMissingError
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    service = ModelService(weights_dir=tmp_path / "empty", download=True)
+    service.download = True  # as without HF_HUB_OFFLINE: downloads are expected to work
+    assert "download on first use" in app.status_line(service)
+
+    def unreachable(*args, **kwargs):
+        raise WeightsMissingError("GFPGANv1.4.pth is not here (download failed: huggingface.co unreachable)")
+
+    monkeypatch.setattr(service, "get", unreachable)
+    service.warm_up()
+    line = app.status_line(service)
+    assert "**none**" in line and "could not be downloaded" in line and "download on first use" not in line

@@ -301,3 +301,35 @@ def test_unusable_devices_are_one_line(device):
     with pytest.raises(OptionsError) as err:
         Restorer(IdentityRestorer(), device=device)
     assert "\n" not in str(err.value) and device in str(err.value)
+
+
+class _ShyDetector:
+    """Finds the real faces only at a low threshold, as YuNet does for a lowered head (0.4)."""
+
+    name = "shy"
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def detect(self, rgb, threshold):
+        return [f for f in self.inner.detect(rgb, 0.3) if threshold <= 0.4]
+
+
+def test_no_face_at_the_threshold_retries_once_lower_and_says_so():
+    from gfpgan_core.faces import YuNetDetector
+
+    restorer = Restorer(IdentityRestorer(), detector=_ShyDetector(YuNetDetector()), device="cpu")
+    path = photos("hq_photos", 1)[0]
+    assert restorer.restore(path, upscale=1).faces == []
+    result = restorer.restore(path, upscale=1, fallback_threshold=0.35)
+    assert len(result.faces) >= 1
+    assert any("lower detection threshold 0.35" in n for n in result.notes), result.notes
+
+
+def test_the_face_cap_says_how_many_were_found(identity_restorer):
+    path = max(photos("photos", 8), key=lambda p: len(identity_restorer.restore(p, upscale=1).faces))
+    everyone = identity_restorer.restore(path, upscale=1)
+    capped = identity_restorer.restore(path, upscale=1, max_faces=1)
+    assert everyone.faces_found == len(everyone.faces) >= 2
+    assert capped.faces_found == everyone.faces_found and len(capped.faces) == 1
+    assert f"{everyone.faces_found} faces found; the 1 largest were restored." in capped.notes
