@@ -55,6 +55,26 @@ PROGRESS_STAGES: dict[str, tuple[float, float, str]] = {
     "paste": (0.85, 0.05, "Pasting faces back"),
     "encode": (0.90, 0.10, "Saving the results"),  # the page's own stage, after the engine's
 }
+ABOUT = """
+**What it does.** Each face is found, aligned and passed through GFPGAN, a network that removes blur,
+noise and compression and then fills in detail from a face generator (StyleGAN2) it was built on, in
+one pass; the face is pasted back and the rest of the photo is upscaled.
+
+**Its limits.** The detail it adds is *plausible*, not recovered: eyes, teeth, skin and hair are
+invented to look like a face, and can differ from the person's. Do not use the results to identify
+anyone, as evidence, or as a record of what someone looked like. Very small or side-on faces, heavy
+damage and unusual faces fare worst; faces under 16 px are left as they are.
+
+**Credits.** GFPGAN: Xintao Wang, Yu Li, Honglun Zhang, Ying Shan, *Towards Real-World Blind Face
+Restoration with Generative Facial Prior*, CVPR 2021 ([paper](https://arxiv.org/abs/2101.04061),
+[official project](https://github.com/TencentARC/GFPGAN)). This app's code is Apache-2.0; the weights
+keep their own licences (GFPGAN and Real-ESRGAN: Apache-2.0 / BSD-3; facexlib models: MIT; YuNet:
+BSD-3).
+
+**Privacy.** Photos you upload and the results are kept only to serve them to you: they are deleted
+after 10 minutes (sooner when the server's disk budget is reached), are never used for anything else,
+and no analytics are collected.
+"""
 FALLBACK_THRESHOLD = 0.35  # when no face scores the chosen threshold, the page looks once more at this
 PREVIEW_QUALITY = 90  # previews and face pairs are JPEG: PNG level 6 of every pair took half the wait
 
@@ -346,6 +366,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         background,
         detector,
         threshold=DEFAULTS.detection_threshold,
+        aligned=DEFAULTS.aligned,
         progress=gr.Progress(),  # noqa: B008 (Gradio's pattern)
     ):
         """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
@@ -359,6 +380,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             background: upscale the background with Real-ESRGAN when available (else Lanczos).
             detector: face detector: "auto", "retinaface" or "yunet".
             threshold: detection sensitivity: faces scoring at least this are restored (lower finds more).
+            aligned: the photo is a single face already cropped and aligned like FFHQ (no detection).
 
         Returns:
             The restored image (PNG, full resolution), a gallery of input | restored face pairs with captions,
@@ -371,6 +393,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 weight=float(weight),
                 only_center_face=bool(only_center_face),
                 upsample_background=bool(background),
+                aligned=bool(aligned),
                 detection_threshold=float(threshold),
                 fallback_threshold=min(FALLBACK_THRESHOLD, float(threshold)),
                 max_faces=limits.max_faces,
@@ -425,6 +448,9 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 )
                 with gr.Accordion("Advanced", open=False):
                     only_center = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+                    aligned = Checkbox(
+                        DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
+                    )
                     background = Checkbox(
                         DEFAULTS.upsample_background,
                         label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
@@ -446,12 +472,19 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                     elem_id="restore-button",
                 )
             with gr.Column(scale=2):
-                summary = gr.Markdown(elem_id="summary")
-                slider = gr.ImageSlider(label="Before / after", type="filepath", format="png", elem_id="slider")
+                summary = gr.Markdown(label="Summary", elem_id="summary")
+                slider = gr.ImageSlider(
+                    label="Before / after (a preview: the full image is the download below)",
+                    type="filepath",
+                    buttons=["fullscreen"],  # its own download would save the preview, not the result
+                    elem_id="slider",
+                )
                 gallery = gr.Gallery(
                     label="Faces (input | restored)", columns=3, format="png", object_fit="contain", elem_id="faces"
                 )
                 download = gr.File(label="Restored image (PNG, full resolution)", elem_id="download")
+        with gr.Accordion("About", open=False, elem_id="about"):
+            gr.Markdown(ABOUT)
         if EXAMPLES:
             gr.Examples(EXAMPLES, inputs=[image_in], label="Examples (public-domain portraits, degraded on purpose)")
             image_in.example_files = frozenset(image_in.temp_files)  # the examples' copies in Gradio's cache
@@ -465,11 +498,17 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         image_in.change(cleared, outputs=outputs, api_visibility="private", queue=False)
         run.click(cleared, outputs=outputs, api_visibility="private", queue=False).then(
             restore,
-            inputs=[image_in, model, rescale, weight, only_center, background, detector, threshold],
+            inputs=[image_in, model, rescale, weight, only_center, background, detector, threshold, aligned],
             outputs=outputs,
             api_name="restore",
         )
-        model.change(lambda key: f"Model selected: **{key}**.", inputs=model, outputs=status, api_visibility="private")
+        model.change(
+            lambda key: f"Model selected: **{key}**.",
+            inputs=model,
+            outputs=status,
+            api_visibility="private",
+            queue=False,
+        )
         demo.load(lambda: status_line(service), outputs=status, api_visibility="private", queue=False)
     return demo
 

@@ -35,7 +35,7 @@ from pathlib import Path
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
-ARGS = ["custom", 1, 1.0, False, False, "yunet"]
+ARGS = ["custom", 1, 1.0, False, False, "yunet", 0.6, False]
 
 
 def free_port() -> int:

@@ -29,6 +29,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_CALL_BYTES = 64 * 1024
+QUEUED_ROUTES = ("/gradio_api/call/", "/gradio_api/queue/join")  # jobs: what the per-client rate counts
+INSTANT_ROUTES = ("/gradio_api/run/",)  # the page's unqueued events (clearing the outputs, the status line)
 MAX_MCP_BYTES = 36 * 1024 * 1024  # a 25 MB image as base64, the upload limit
 REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
 FETCHED_PREFIXES = tuple(p for p in REMOTE_PREFIXES if p != "data:")  # what a server would go and get
@@ -127,7 +129,7 @@ class PayloadGuard:
         self,
         app: ASGIApp,
         is_received: Callable[[str], bool] | None = None,
-        prefixes: tuple[str, ...] = ("/gradio_api/call/", "/gradio_api/queue/join", "/gradio_api/run/"),
+        prefixes: tuple[str, ...] = QUEUED_ROUTES + INSTANT_ROUTES,
         mcp_prefix: str = "/gradio_api/mcp",
         max_mcp_bytes: int = MAX_MCP_BYTES,
         calls_per_minute: int = 0,
@@ -159,7 +161,8 @@ class PayloadGuard:
         if scope["type"] != "http" or scope.get("method") != "POST" or not (mcp or path.startswith(self.prefixes)):
             await self.app(scope, receive, send)
             return
-        if not mcp and self.rate is not None and not self.rate.allow(client_address(scope)):
+        queued = path.startswith(QUEUED_ROUTES)  # a job for the queue, not one of the page's instant events
+        if queued and self.rate is not None and not self.rate.allow(client_address(scope)):
             await _refuse(
                 send,
                 429,

@@ -319,3 +319,10 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
     service.warm_up()
     line = app.status_line(service)
     assert "**none**" in line and "could not be downloaded" in line and "download on first use" not in line
+
+
+def test_aligned_crops_through_the_api(client):
+    face = photos("lq_faces_512", 1)[0]
+    restored, gallery, summary, _ = _restore(client, face, rescale=1, aligned=True)
+    assert Image.open(restored).size == Image.open(face).size and len(gallery) == 1
+    assert summary.startswith("**1 face found**")

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import REPO, photos
 
-ARGS = ["custom", 1, 1.0, False, False, "auto"]
+ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False]
 
 
 def _call(url, image, args=ARGS):
@@ -144,10 +144,12 @@ def test_only_the_restore_endpoint_is_public(app_server):
         (3, -1, "minimum value"),
         (3, [1, 2], "Fidelity weight"),
         (1, "v9", "Unknown model 'v9'"),
-        (1, "/etc/passwd", "Unknown model '/etc/passwd'"),
+        (1, "/etc/passwd", "Unknown model 'passwd'"),  # no path is echoed back, even the client's own
         (1, None, "Unknown model"),
         (4, "yes", "expected true or false"),
         (6, "mtcnn", "not in the list of choices"),
+        (7, 5, "maximum value"),
+        (8, "no", "expected true or false"),
     ],
 )
 def test_bad_arguments_are_one_readable_line(app_server, position, value, expected):

@@ -54,3 +54,17 @@ def test_uploads_are_refused_in_one_line_while_the_disk_is_full(free, status):
     assert response.status_code == status
     if status == 507:
         assert response.json() == {"error": "The server is out of disk space; please try again in a few minutes."}
+
+
+def test_the_pages_instant_events_do_not_count_against_a_visitor():
+    async def ok(request):
+        await request.body()
+        return JSONResponse({"ok": True})
+
+    from gfpgan_core.webguard import INSTANT_ROUTES, QUEUED_ROUTES
+
+    routes = [Route(f"{p}x", ok, methods=["POST"]) for p in (*QUEUED_ROUTES, *INSTANT_ROUTES)]
+    client = TestClient(PayloadGuard(Starlette(routes=routes), calls_per_minute=1), client=("203.0.113.9", 1))
+    assert [client.post(f"{INSTANT_ROUTES[0]}x", json={}).status_code for _ in range(5)] == [200] * 5
+    assert client.post(f"{QUEUED_ROUTES[1]}x", json={}).status_code == 200
+    assert client.post(f"{QUEUED_ROUTES[1]}x", json={}).status_code == 429
