@@ -22,9 +22,7 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,47 +31,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from appserver import REPO, start_app
 
-REPO = Path(__file__).resolve().parent.parent
 ARGS = ["custom", 1, 1.0, False, False, "yunet", 0.6, False]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(model_path: Path, queue: int, workdir: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(workdir / "gradio"),
-        "GFPGAN_WEIGHTS_DIR": str(workdir / "weights"),
-        "GFPGAN_QUEUE_SIZE": str(queue),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--model-path", str(model_path), "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 180
-    assert proc.stdout is not None
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if f"127.0.0.1:{port}" in line:
-            threading.Thread(target=lambda: [None for _ in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
-            return proc, url
-        if proc.poll() is not None:
-            break
-    proc.kill()
-    raise SystemExit("the app did not start")
 
 
 def rss_mb(pid: int) -> float:
@@ -221,7 +181,7 @@ def main() -> None:
         model = workdir / "random_gfpgan.pth"
         config = GFPGANConfig(out_size=64, num_style_feat=64, channel_multiplier=1, num_mlp=2, narrow=0.125)
         torch.save({"params_ema": config.build().state_dict()}, model)
-    proc, url = start_server(model, args.queue, workdir)
+    proc, url, _ = start_app(model, workdir, env={"GFPGAN_QUEUE_SIZE": str(args.queue)})
     try:
         report: dict = {"machine": f"{os.cpu_count()} CPUs", "model": model.name, "date": time.strftime("%Y-%m-%d")}
         print(f"burst: {args.clients} clients at once, queue {args.queue}", flush=True)

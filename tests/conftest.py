@@ -6,12 +6,8 @@ import atexit
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass, field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -25,6 +21,7 @@ import torch
 from torch import nn
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))  # appserver: how the tests and the load script start the app
 SHARED = REPO.parent / "shared"
 FIXTURES = REPO / "tests" / "fixtures"
 DATA = SHARED / "data"
@@ -143,12 +140,6 @@ def rgb_uint8(h: int, w: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class AppServer:
     url: str
@@ -160,42 +151,18 @@ class AppServer:
 def running_app(tmp: Path, *extra: str):
     """The app started as a visitor meets it, on 127.0.0.1 with an official-format random checkpoint:
     an :class:`AppServer`, stopped on exit."""
-    ckpt = write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth")
-    port = _free_port()
+    from appserver import start_app
+
     env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GFPGAN_WEIGHTS_DIR": str(tmp / "weights"),
-        "GRADIO_TEMP_DIR": str(tmp / "gradio"),
         "GFPGAN_MAX_PIXELS": "4000000",
         "GFPGAN_CALLS_PER_MINUTE": "100000",  # the tests call far faster than a visitor; the limit has its own test
     }
-    proc = subprocess.Popen(
-        [sys.executable, "app.py", "--model-path", str(ckpt), "--port", str(port), *extra],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    lines = []
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        lines.append(line)
-        if f"127.0.0.1:{port}" in line:
-            break
-        if proc.poll() is not None:
-            pytest.fail("app exited:\n" + "".join(lines))
-    else:
-        proc.kill()
-        pytest.fail("app did not start:\n" + "".join(lines))
-    server = AppServer(url, tmp / "gradio", lines)
-    threading.Thread(target=lambda: server.log.extend(proc.stdout), daemon=True).start()  # keep the pipe drained
     try:
-        yield server
+        proc, url, lines = start_app(write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth"), tmp, env, extra, timeout=120)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield AppServer(url, tmp / "gradio", lines)
     finally:
         proc.terminate()
         proc.wait(timeout=20)

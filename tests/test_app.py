@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from appserver import free_port
 from PIL import Image
 
-from conftest import ARTIFACTS, REPO, _free_port, photos, write_gfpgan_checkpoint
+from conftest import ARTIFACTS, REPO, photos, write_gfpgan_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +221,7 @@ def test_an_unusable_model_file_stops_the_app_at_start(tmp_path, kind):
         path.write_bytes(path.read_bytes()[:5000])
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "GFPGAN_WEIGHTS_DIR": str(tmp_path / "w")}
     proc = subprocess.run(
-        [sys.executable, "app.py", "--model-path", str(path), "--port", str(_free_port())],
+        [sys.executable, "app.py", "--model-path", str(path), "--port", str(free_port())],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -245,7 +246,7 @@ def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_pat
     demo = app.build_demo(service)
     button = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "restore-button")
     assert button.interactive is False and "no model weights" in button.value
-    demo.queue().launch(prevent_thread_lock=True, server_port=_free_port(), quiet=True)
+    demo.queue().launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
         with pytest.raises(AppError, match=r"download v1\.4"):
