@@ -5,7 +5,10 @@ URL (public hosts only) and decodes ``data:`` URLs, all before any check of the 
 call could make the server read, fetch, store and decode whatever a client names. Images must arrive
 through the upload route (size-limited): this guard refuses, before Gradio sees the call, any file
 payload that is not a file the server received, and any call body larger than a real one can be (a
-few KB: files travel by upload, not inline). A refusal is one JSON line, status 400 or 413.
+few KB: files travel by upload, not inline). It also bounds one client's share of the queue (jobs
+per minute per address), refuses MCP tool calls whose arguments name URLs (images come inline as
+data: URLs there) and refuses uploads while the disk is nearly full. A refusal is one JSON line,
+status 400, 413, 429 or 507.
 
 Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
 """
