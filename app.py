@@ -101,6 +101,7 @@ class Limits:
     keep_outputs_s: int = 600  # uploads and results are deleted after this (Gradio's timer)
     disk_budget_mb: int = 1000  # and the oldest first whenever they hold more than this
     calls_per_minute: int = 6  # per client address: one visitor's share of the queue
+    claim_s: int = 30  # an API job whose result nobody asks for within this is dropped from the queue
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -115,6 +116,7 @@ class Limits:
             queue_size=_env_int("GFPGAN_QUEUE_SIZE", d.queue_size),
             disk_budget_mb=_env_int("GFPGAN_DISK_BUDGET_MB", d.disk_budget_mb),
             calls_per_minute=_env_int("GFPGAN_CALLS_PER_MINUTE", d.calls_per_minute),
+            claim_s=_env_int("GFPGAN_CLAIM_S", d.claim_s),
         )
 
 
@@ -513,6 +515,17 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
     return demo
 
 
+async def drop_waiting_job(demo: gr.Blocks, event_id: str) -> bool:
+    """Drop a job that is still waiting in Gradio's queue (one already running finishes); True if it was.
+    Reads Gradio 6.31's queue internals (requirements.txt pins it)."""
+    queue = demo._queue
+    event = queue.event_ids_to_events.get(event_id)
+    waiting = event is not None and event in queue.event_queue_per_concurrency_id[event.concurrency_id].queue
+    if waiting:
+        await queue.remove_from_queue(event_id)
+    return waiting
+
+
 def photo_input(demo: gr.Blocks) -> PhotoInput:
     """The page's photo input (the only component that takes files)."""
     return next(b for b in demo.blocks.values() if isinstance(b, PhotoInput))
@@ -580,6 +593,8 @@ def main(argv: list[str] | None = None) -> None:
                     is_received=photo_input(demo).received_by_gradio,
                     calls_per_minute=limits.calls_per_minute,
                     free_bytes=lambda: shutil.disk_usage(budget.root).free,
+                    drop_job=lambda event_id: drop_waiting_job(demo, event_id),
+                    claim_s=limits.claim_s,
                 )
             ]
         },

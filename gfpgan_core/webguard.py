@@ -15,6 +15,7 @@ Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
@@ -138,6 +139,8 @@ class PayloadGuard:
         calls_per_minute: int = 0,
         free_bytes: Callable[[], int] | None = None,
         min_free_bytes: int = 200_000_000,
+        drop_job: Callable[[str], Awaitable[bool]] | None = None,
+        claim_s: float = 30.0,
     ) -> None:
         self.app = app
         self.is_received = is_received  # True for a path the server itself received (an upload)
@@ -147,9 +150,21 @@ class PayloadGuard:
         self.rate = CallRate(calls_per_minute) if calls_per_minute > 0 else None
         self.free_bytes = free_bytes  # free space where uploads land
         self.min_free_bytes = min_free_bytes
+        # An API job (POST /call/...) whose result stream (GET /call/.../EVENT_ID) is not opened within
+        # claim_s is dropped from the queue: its client is gone. (The page's own stream is watched by
+        # Gradio, which drops the jobs of a page that closes.)
+        self.drop_job = drop_job
+        self.claim_s = claim_s
+        self._pending: set[str] = set()  # jobs started through the API, not yet checked
+        self._claimed: set[str] = set()
+        self.dropped = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
+        if scope["type"] == "http" and scope.get("method") == "GET" and path.startswith(QUEUED_ROUTES[0]):
+            event_id = path.rstrip("/").rsplit("/", 1)[-1]
+            if event_id in self._pending:
+                self._claimed.add(event_id)  # a result stream opened for this job
         if (
             self.free_bytes is not None
             and scope["type"] == "http"
@@ -206,7 +221,38 @@ class PayloadGuard:
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        if self.drop_job is None or not path.startswith(QUEUED_ROUTES[0]):
+            await self.app(scope, replay, send)
+            return
+        answer = bytearray()
+
+        async def watch(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                answer.extend(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, replay, watch)
+        try:
+            event_id = json.loads(bytes(answer)).get("event_id")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(event_id, str):
+            self._pending.add(event_id)
+            asyncio.get_running_loop().call_later(self.claim_s, lambda: asyncio.ensure_future(self._expire(event_id)))
+
+    async def _expire(self, event_id: str) -> None:
+        """Drop a job from the queue if nobody came for its result (a job already running finishes)."""
+        self._pending.discard(event_id)
+        if event_id in self._claimed:
+            self._claimed.discard(event_id)
+            return
+        assert self.drop_job is not None
+        try:
+            if await self.drop_job(event_id):
+                self.dropped += 1
+                log.info(f"dropped job {event_id[:8]}: nobody came for its result within {self.claim_s:g} s")
+        except Exception:  # the queue's internals: never take a request down over them
+            log.exception("could not drop an unclaimed job")
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

@@ -148,7 +148,7 @@ class AppServer:
 
 
 @contextlib.contextmanager
-def running_app(tmp: Path, *extra: str):
+def running_app(tmp: Path, *extra: str, env: dict[str, str] | None = None):
     """The app started as a visitor meets it, on 127.0.0.1 with an official-format random checkpoint:
     an :class:`AppServer`, stopped on exit."""
     from appserver import start_app
@@ -156,6 +156,7 @@ def running_app(tmp: Path, *extra: str):
     env = {
         "GFPGAN_MAX_PIXELS": "4000000",
         "GFPGAN_CALLS_PER_MINUTE": "100000",  # the tests call far faster than a visitor; the limit has its own test
+        **(env or {}),
     }
     try:
         proc, url, lines = start_app(write_gfpgan_checkpoint(tmp / "GFPGAN_random.pth"), tmp, env, extra, timeout=120)

@@ -4,6 +4,7 @@ import http.server
 import json
 import os
 import threading
+import time
 from typing import ClassVar
 
 import httpx
@@ -163,3 +164,33 @@ def test_bad_arguments_are_one_readable_line(app_server, position, value, expect
 
 def test_refusals_log_no_traceback(app_server):
     assert not any("Traceback" in line for line in app_server.log), "".join(app_server.log[-40:])
+
+
+def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
+    """17 POSTs that never read their results must not all run: after GFPGAN_CLAIM_S the waiting
+    ones leave the queue, and a visitor who does read gets served."""
+    import numpy as np
+    from PIL import Image
+
+    from conftest import running_app
+
+    folder = tmp_path_factory.mktemp("claim")
+    picture = folder / "big.png"  # upscaled to the 40 MP output limit: seconds per job on any machine
+    Image.fromarray((np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)).resize((2000, 2000)).save(
+        picture
+    )
+    with running_app(folder, env={"GFPGAN_CLAIM_S": "2"}) as server:
+        big = _upload(server.url, picture)
+        slow = [{"path": big}, "custom", 4, 1.0, False, False, "yunet", 0.6, False]  # a few seconds each
+        for _ in range(6):
+            assert (
+                httpx.post(f"{server.url}gradio_api/call/restore", json={"data": slow}, timeout=30).status_code == 200
+            )
+        deadline = time.time() + 60
+        while time.time() < deadline and not any("dropped job" in line for line in server.log):
+            time.sleep(0.5)
+        dropped = sum("dropped job" in line for line in server.log)
+        assert dropped >= 2, "".join(server.log[-20:])
+        status, event, _ = _call(server.url, {"path": _upload(server.url, photos("hq_photos", 1)[0])})
+        assert (status, event) == (200, "complete")
+        assert sum("dropped job" in line for line in server.log) == dropped  # a job that was read is not dropped
