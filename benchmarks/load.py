@@ -107,8 +107,12 @@ def burst(url: str, photo: Path, clients: int) -> dict:
     }
 
 
-def abandoned(url: str, photo: Path, posts: int) -> dict:
-    """One client starts ``posts`` jobs and never reads a result; then another visitor asks for one."""
+CLAIM_S = 3  # the server drops API jobs nobody asks for after this (GFPGAN_CLAIM_S)
+
+
+def abandoned(url: str, photo: Path, posts: int, server_log: list[str]) -> dict:
+    """One client starts ``posts`` jobs and never reads a result; then another visitor asks for one.
+    Jobs still waiting after CLAIM_S are dropped by the server: how many, from its log."""
     with client_at(240) as c:
         path = upload(c, url, photo)
         codes = [
@@ -117,7 +121,9 @@ def abandoned(url: str, photo: Path, posts: int) -> dict:
         ]
     with client_at(241, timeout=300) as visitor:
         event, _, seconds = restore(visitor, url, path)
+    time.sleep(CLAIM_S + 1)
     return {
+        "dropped_unread": sum("dropped job" in line for line in server_log),
         "posts": posts,
         "accepted": codes.count(200),
         "refused_429": codes.count(429),
@@ -181,7 +187,9 @@ def main() -> None:
         model = workdir / "random_gfpgan.pth"
         config = GFPGANConfig(out_size=64, num_style_feat=64, channel_multiplier=1, num_mlp=2, narrow=0.125)
         torch.save({"params_ema": config.build().state_dict()}, model)
-    proc, url, _ = start_app(model, workdir, env={"GFPGAN_QUEUE_SIZE": str(args.queue)})
+    proc, url, server_log = start_app(
+        model, workdir, env={"GFPGAN_QUEUE_SIZE": str(args.queue), "GFPGAN_CLAIM_S": str(CLAIM_S)}
+    )
     try:
         report: dict = {"machine": f"{os.cpu_count()} CPUs", "model": model.name, "date": time.strftime("%Y-%m-%d")}
         print(f"burst: {args.clients} clients at once, queue {args.queue}", flush=True)
@@ -189,7 +197,7 @@ def main() -> None:
         report["cache_mb_after_burst"] = round(folder_mb(workdir / "gradio"), 1)
         print(json.dumps(report["burst"], indent=1), flush=True)
         print("abandoned: 17 jobs started by one client that never reads them, then another visitor", flush=True)
-        report["abandoned"] = abandoned(url, args.photo, 17)
+        report["abandoned"] = abandoned(url, args.photo, 17, server_log)
         print(json.dumps(report["abandoned"], indent=1), flush=True)
         print(f"soak: {args.soak} requests one after another", flush=True)
         report["soak"] = soak(url, proc.pid, args.photo, args.soak, args.every, args.warm_up)
