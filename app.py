@@ -33,9 +33,10 @@ import numpy as np
 from starlette.middleware import Middleware
 
 from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions, Restorer, load_picture, write_image
+from gfpgan_core.background import output_size
 from gfpgan_core.diskbudget import DiskBudget
 from gfpgan_core.errors import as_sentence
-from gfpgan_core.images import resize
+from gfpgan_core.images import resize, to_uint8
 from gfpgan_core.options import DETECTORS
 from gfpgan_core.service import ModelService
 from gfpgan_core.webguard import PayloadGuard
@@ -124,6 +125,10 @@ class RequestTimeout(GFPGANError):
     pass
 
 
+class RequestStopped(GFPGANError):
+    pass
+
+
 def _preview(picture: Picture, size: tuple[int, int]) -> Picture:
     """``picture`` at ``size`` for the slider, transparency shown over white (not the hidden pixels)."""
     rgb = resize(picture.rgb, size)
@@ -144,12 +149,105 @@ def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
     return max(1, round(size[0] * f)), max(1, round(size[1] * f))
 
 
+class CostModel:
+    """This server's measured cost: seconds per restored face, and seconds per output megapixel for
+    everything else (decoding, upsampling, pasting, saving); running averages over its requests."""
+
+    def __init__(self, smoothing: float = 0.3) -> None:
+        self.smoothing = smoothing
+        self.face_s: float | None = None
+        self.megapixel_s: float | None = None
+
+    def _mix(self, old: float | None, new: float) -> float:
+        return new if old is None else (1 - self.smoothing) * old + self.smoothing * new
+
+    def update(self, result: RestorationResult) -> None:
+        total = result.timings.get("total", 0.0)
+        faces = len(result.faces)
+        restore = result.timings.get("restore", 0.0) if faces else 0.0
+        if faces:
+            self.face_s = self._mix(self.face_s, restore / faces)
+        w, h = result.picture.size
+        self.megapixel_s = self._mix(self.megapixel_s, max(total - restore, 0.0) / max(w * h / 1e6, 1e-3))
+
+    def estimate(self, faces: int, output_pixels: float) -> float | None:
+        """Seconds for a photo with ``faces`` faces and an output of ``output_pixels``, once measured."""
+        if self.megapixel_s is None or (faces and self.face_s is None):
+            return None
+        return faces * (self.face_s or 0.0) + output_pixels / 1e6 * self.megapixel_s
+
+
+def expected_wait(
+    service: ModelService,
+    costs: CostModel,
+    limits: Limits,
+    image_path: str | None,
+    model_key: str | None,
+    rescale: float,
+    detector: str,
+    threshold: float,
+    aligned: bool,
+) -> str:
+    """What a visitor can expect before pressing Restore: the faces found and, once this server has
+    measured its speed, about how long it will take. Never an error: the run says those."""
+    if not image_path:
+        return ""
+    try:
+        picture = load_picture(image_path, limits.max_decode_pixels, draft_pixels=limits.max_input_pixels)
+        w, h = picture.size
+        if w * h > limits.max_input_pixels:  # the run works at this size: count faces there too
+            w, h = output_size((w, h), (limits.max_input_pixels / (w * h)) ** 0.5)
+        if aligned:
+            faces = 1
+        else:
+            restorer = service.get(model_key or "", detector=detector, upsampler="auto")
+            found = restorer.detector.detect(to_uint8(resize(picture.rgb, (w, h))), float(threshold))
+            faces = min(sum(1 for f in found if f.size >= DEFAULTS.min_face_size), limits.max_faces)
+    except GFPGANError:
+        return ""
+    output = min(w * h * float(rescale) ** 2, limits.max_output_pixels)
+    seconds = costs.estimate(faces, output)
+    what = f"**{faces} face{'s' if faces != 1 else ''} found**"
+    when = f" · about {max(1, round(seconds))} s on this server" if seconds is not None else ""
+    return f"{what}{when} — press Restore."
+
+
+class StopRequests:
+    """Sessions whose visitor pressed Stop: their running restoration ends at its next step (between
+    stages, face batches and background tiles), as the time limit does. Gradio's ``cancels`` alone
+    would only stop waiting for the result while the work went on."""
+
+    def __init__(self) -> None:
+        self._sessions: set[str] = set()
+        self._lock = threading.Lock()
+
+    def ask(self, session: str | None) -> None:
+        if session:
+            with self._lock:
+                self._sessions.add(session)
+
+    def take(self, session: str | None) -> bool:
+        """True once after Stop was pressed in ``session``."""
+        with self._lock:
+            if session in self._sessions:
+                self._sessions.discard(session)
+                return True
+            return False
+
+    def clear(self, session: str | None) -> None:
+        with self._lock:
+            self._sessions.discard(session or "")
+
+
 def progress_reporter(
-    progress: Callable[..., object], timeout_s: float, started: float
+    progress: Callable[..., object], timeout_s: float, started: float, stopped: Callable[[], bool] | None = None
 ) -> Callable[[str, int, int], None]:
-    """The engine's ``progress(stage, done, total)`` shown on the page's bar, with the time limit."""
+    """The engine's ``progress(stage, done, total)`` shown on the page's bar, with the time limit and
+    the visitor's Stop."""
 
     def report(stage: str, done: int, total: int) -> None:
+        if stopped is not None and stopped():
+            raise RequestStopped("Stopped, as you asked.")
         if time.perf_counter() - started > timeout_s:
             raise RequestTimeout(f"This image took longer than {timeout_s} s; try a smaller image or fewer faces.")
         start, share, label = PROGRESS_STAGES[stage]
@@ -357,6 +455,8 @@ class PhotoInput(gr.Image):
 def build_demo(service: ModelService, limits: Limits | None = None, budget: DiskBudget | None = None) -> gr.Blocks:
     limits = limits or Limits()
     default_key = service.default_model()[0]
+    stops = StopRequests()
+    costs = CostModel()
     choices = [(c.label, c.key) for c in service.choices()]
 
     def restore(  # type: ignore[no-untyped-def]
@@ -369,6 +469,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         detector,
         threshold=DEFAULTS.detection_threshold,
         aligned=DEFAULTS.aligned,
+        request: gr.Request = None,  # type: ignore[assignment]  # given by Gradio, not an API input
         progress=gr.Progress(),  # noqa: B008 (Gradio's pattern)
     ):
         """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
@@ -402,7 +503,9 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                 max_input_pixels=limits.max_input_pixels,
                 max_output_pixels=limits.max_output_pixels,
             )
-            report = progress_reporter(progress, limits.timeout_s, started)
+            session = getattr(request, "session_hash", None)
+            stops.clear(session)  # a Stop pressed before this run does not stop it
+            report = progress_reporter(progress, limits.timeout_s, started, lambda: stops.take(session))
             with budget.in_use([image_path]) if budget else contextlib.nullcontext():
                 picture, result, restorer = run_request(
                     service, image_path, model_key, options, detector, report, limits.max_decode_pixels
@@ -410,8 +513,12 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             report("encode", 0, 1)
             png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
             report("encode", 1, 1)
+        except RequestStopped as exc:
+            log.info("a restoration was stopped by its visitor")
+            raise user_error(str(exc)) from None
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
+        costs.update(result)
         if budget:
             budget.sweep()  # results just written are recent, so protected until fetched
         summary = write_summary(result, restorer, seconds=time.perf_counter() - started)  # the visitor's wait
@@ -473,6 +580,7 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                     interactive=default_key is not None,
                     elem_id="restore-button",
                 )
+                stop = gr.Button("Stop", variant="stop", size="sm", elem_id="stop-button")
             with gr.Column(scale=2):
                 summary = gr.Markdown(label="Summary", elem_id="summary")
                 slider = gr.ImageSlider(
@@ -496,14 +604,35 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         def cleared() -> tuple[None, list, str, None]:
             return None, [], "", None
 
+        def expect(image_path, model_key, rescale, detector, threshold, aligned):  # type: ignore[no-untyped-def]
+            """A new photo: clear the last result and say what to expect (faces, and the wait once known)."""
+            return (
+                None,
+                [],
+                expected_wait(service, costs, limits, image_path, model_key, rescale, detector, threshold, aligned),
+                None,
+            )
+
         # a new photo or a new run never sits beside the previous photo's result (or an error)
-        image_in.change(cleared, outputs=outputs, api_visibility="private", queue=False)
-        run.click(cleared, outputs=outputs, api_visibility="private", queue=False).then(
+        image_in.change(
+            expect,
+            inputs=[image_in, model, rescale, detector, threshold, aligned],
+            outputs=outputs,
+            api_visibility="private",
+            queue=False,
+        )
+        restoring = run.click(cleared, outputs=outputs, api_visibility="private", queue=False).then(
             restore,
             inputs=[image_in, model, rescale, weight, only_center, background, detector, threshold, aligned],
             outputs=outputs,
             api_name="restore",
         )
+
+        def stop_now(request: gr.Request) -> str:
+            stops.ask(request.session_hash)
+            return "Stopped."
+
+        stop.click(stop_now, outputs=summary, cancels=[restoring], api_visibility="private", queue=False)
         model.change(
             lambda key: f"Model selected: **{key}**.",
             inputs=model,

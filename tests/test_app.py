@@ -133,8 +133,9 @@ def test_page_in_a_real_browser(app_url):
         page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
         # an example, clicked as a visitor would, restores too (its file is one the server received)
         page.locator("img[src*='astronaut_degraded']").first.click()
-        # a new photo clears the previous one's result: no summary, no face pairs beside it
-        page.wait_for_function("document.querySelector('#summary').innerText.trim() === ''", timeout=30_000)
+        # a new photo clears the previous one's result and says what to expect instead
+        page.wait_for_function("document.querySelector('#summary').innerText.includes('press Restore')", timeout=30_000)
+        assert page.locator("#summary").inner_text().startswith("1 face found")
         assert page.locator("#faces img").count() == 0
         page.locator("#restore-button").click()
         page.wait_for_function("document.querySelector('#summary').innerText.includes('1 face found')", timeout=120_000)
@@ -327,3 +328,66 @@ def test_aligned_crops_through_the_api(client):
     restored, gallery, summary, _ = _restore(client, face, rescale=1, aligned=True)
     assert Image.open(restored).size == Image.open(face).size and len(gallery) == 1
     assert summary.startswith("**1 face found**")
+
+
+def test_stop_ends_the_work_at_its_next_step():
+    app = _app_module()
+    stops = app.StopRequests()
+    report = app.progress_reporter(lambda *a, **k: None, 60, time.perf_counter(), lambda: stops.take("visitor"))
+    report("restore", 1, 4)  # nothing asked yet
+    stops.ask("someone else")
+    report("restore", 2, 4)
+    stops.ask("visitor")
+    with pytest.raises(app.RequestStopped, match="Stopped"):
+        report("upsample", 3, 12)
+    report("upsample", 4, 12)  # asked once, stopped once
+
+
+def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path):
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium: install it with `apt-get install chromium` (as .ci/run does) to run the browser test")
+    from playwright.sync_api import sync_playwright
+
+    big = tmp_path / "big.png"  # upscaled to the 40 MP output limit: seconds of work
+    noise = (np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).resize((2000, 2000)).save(big)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(app_server.url)
+        page.locator("#input-image input[type=file]").set_input_files(str(big))
+        page.locator("#input-image img").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.locator("#restore-button").click()
+        page.wait_for_timeout(1500)
+        page.locator("#stop-button").click()
+        page.wait_for_function("document.querySelector('#summary').innerText.includes('Stopped')", timeout=30_000)
+        page.wait_for_timeout(3000)
+        assert "found" not in page.locator("#summary").inner_text()  # no result arrived after Stop
+        browser.close()
+    deadline = time.time() + 30
+    while time.time() < deadline and not any("stopped by its visitor" in line for line in app_server.log):
+        time.sleep(0.5)
+    assert any("stopped by its visitor" in line for line in app_server.log)  # the work itself ended
+
+
+def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    costs = app.CostModel()
+    photo = str(photos("photos", 1)[0])
+    first = app.expected_wait(service, costs, app.Limits(), photo, "custom", 2, "yunet", 0.6, False)
+    assert first.startswith("**") and "faces found**" in first and "about" not in first  # speed not measured yet
+    result = service.get("custom", "yunet", "lanczos").restore(photo, upscale=2)
+    costs.update(result)
+    after = app.expected_wait(service, costs, app.Limits(), photo, "custom", 2, "yunet", 0.6, False)
+    assert f"**{len(result.faces)} faces found** · about" in after and "s on this server" in after
+    assert app.expected_wait(service, costs, app.Limits(), None, "custom", 2, "yunet", 0.6, False) == ""
+    estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
+    assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
