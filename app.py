@@ -36,6 +36,7 @@ from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions,
 from gfpgan_core.background import output_size
 from gfpgan_core.diskbudget import DiskBudget
 from gfpgan_core.errors import as_sentence
+from gfpgan_core.faces import select_faces
 from gfpgan_core.images import resize, to_uint8
 from gfpgan_core.options import DETECTORS
 from gfpgan_core.service import ModelService
@@ -202,7 +203,7 @@ def expected_wait(
         else:
             restorer = service.get(model_key or "", detector=detector, upsampler="auto")
             found = restorer.detector.detect(to_uint8(resize(picture.rgb, (w, h))), float(threshold))
-            faces = min(sum(1 for f in found if f.size >= DEFAULTS.min_face_size), limits.max_faces)
+            faces = len(select_faces(found, (w, h), min_face_size=DEFAULTS.min_face_size, max_faces=limits.max_faces))
     except GFPGANError:
         return ""
     output = min(w * h * float(rescale) ** 2, limits.max_output_pixels)

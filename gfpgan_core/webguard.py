@@ -157,7 +157,6 @@ class PayloadGuard:
         self.claim_s = claim_s
         self._pending: set[str] = set()  # jobs started through the API, not yet checked
         self._claimed: set[str] = set()
-        self.dropped = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -249,7 +248,6 @@ class PayloadGuard:
         assert self.drop_job is not None
         try:
             if await self.drop_job(event_id):
-                self.dropped += 1
                 log.info(f"dropped job {event_id[:8]}: nobody came for its result within {self.claim_s:g} s")
         except Exception:  # the queue's internals: never take a request down over them
             log.exception("could not drop an unclaimed job")

@@ -8,6 +8,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -178,3 +179,28 @@ def app_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def app_url(app_server):
     return app_server.url
+
+
+@contextlib.contextmanager
+def fetch_recorder():
+    """A server on 127.0.0.1 that records every request it gets: (the URL of a file on it, the list of
+    paths requested). A test that sends its URL to the app asserts the list stays empty: nothing fetched."""
+    import http.server
+
+    hits: list[str] = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/face.jpg", hits
+    finally:
+        server.shutdown()

@@ -2,12 +2,10 @@
 
 import asyncio
 import base64
-import http.server
-import threading
 
 import pytest
 
-from conftest import REPO, running_app
+from conftest import REPO, fetch_recorder, running_app
 
 mcp = pytest.importorskip("mcp", reason="the MCP extra is not installed (pip install 'gradio[mcp]')")
 from mcp.client.streamable_http import streamablehttp_client  # noqa: E402
@@ -48,26 +46,9 @@ def test_restore_through_mcp_with_an_inline_image(mcp_url):
     assert not result.isError and "_restored.png" in text and "1 face found" in text
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits = 0
-
-    def do_GET(self):
-        _Recorder.hits += 1
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_urls_are_refused_and_never_fetched(mcp_url):
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/face.jpg"
+    with fetch_recorder() as (url, hits):
         args = {"image_path": url, **ARGS, "detector": "yunet"}
         with pytest.raises(Exception):  # noqa: B017 (the guard answers HTTP 400; clients raise their own kind)
             _session(mcp_url, lambda s: s.call_tool("restore", args))
-        assert _Recorder.hits == 0
-    finally:
-        server.shutdown()
+        assert hits == []

@@ -1,16 +1,13 @@
 """The public app through raw HTTP, as an attacker would call it: no server file leaves, nothing is fetched."""
 
-import http.server
 import json
 import os
-import threading
 import time
-from typing import ClassVar
 
 import httpx
 import pytest
 
-from conftest import REPO, photos
+from conftest import REPO, fetch_recorder, photos
 
 ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False]
 
@@ -81,23 +78,8 @@ def test_server_files_are_refused_whatever_the_payload(app_server, outside_image
         assert "_restored.png" not in json.dumps(data)
 
 
-class _Recorder(http.server.BaseHTTPRequestHandler):
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self):
-        _Recorder.hits.append(self.path)
-        self.send_response(404)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 def test_urls_and_inline_images_are_refused_without_any_fetch(app_server):
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Recorder)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    loopback = f"http://127.0.0.1:{server.server_address[1]}/face.jpg"
-    try:
+    with fetch_recorder() as (loopback, hits):
         payloads = [
             {"path": loopback, "meta": {"_type": "gradio.FileData"}},
             {"path": loopback},
@@ -110,9 +92,7 @@ def test_urls_and_inline_images_are_refused_without_any_fetch(app_server):
         for payload in payloads:
             status, event, data = _call(app_server.url, payload)
             assert _refused(status, event, data), (payload, status, data)
-        assert _Recorder.hits == []  # the server fetched nothing
-    finally:
-        server.shutdown()
+        assert hits == []  # the server fetched nothing
 
 
 def test_oversized_calls_are_refused_before_gradio_reads_them(app_server):
