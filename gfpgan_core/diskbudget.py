@@ -77,9 +77,9 @@ class DiskBudget:
         deleted = freed = 0
         for mtime, size, path in files:
             age = now - mtime
-            if age < self.protect_recent_s or os.path.realpath(path) in protected:
-                continue
-            if age <= self.max_age_s and total <= self.max_bytes:
+            if age < self.protect_recent_s or (age <= self.max_age_s and total <= self.max_bytes):
+                continue  # nothing to do for this file: spare the path lookup below (a sweep follows each request)
+            if os.path.realpath(path) in protected:
                 continue
             with contextlib.suppress(OSError):
                 path.unlink()
