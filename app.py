@@ -24,7 +24,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,18 +33,27 @@ import numpy as np
 from starlette.middleware import Middleware
 
 from gfpgan_core import GFPGANError, Picture, RestorationResult, RestoreOptions, Restorer, load_picture, write_image
+from gfpgan_core.archives import ArchiveLimits, ResultArchive, image_entries, is_zip
 from gfpgan_core.background import output_size
 from gfpgan_core.diskbudget import DiskBudget
 from gfpgan_core.errors import as_sentence
 from gfpgan_core.faces import select_faces
-from gfpgan_core.images import resize, to_uint8
+from gfpgan_core.images import encode, resize, to_uint8
 from gfpgan_core.options import DETECTORS
 from gfpgan_core.service import ModelService
 from gfpgan_core.webguard import PayloadGuard
 
 log = logging.getLogger("gfpgan_app")
 HERE = Path(__file__).resolve().parent
-EXAMPLES = sorted(str(p) for p in (HERE / "examples").glob("*.jpg"))
+# public-domain pictures damaged on purpose by examples/make_examples.py, in the page's order
+EXAMPLE_NAMES = (
+    "damaged_old_photo.jpg",
+    "group_composite.jpg",
+    "astronaut_degraded.jpg",
+    "grace_hopper_degraded.jpg",
+    "grace_hopper_gray_degraded.jpg",
+)
+EXAMPLES = [str(HERE / "examples" / name) for name in EXAMPLE_NAMES if (HERE / "examples" / name).is_file()]
 DEFAULTS = RestoreOptions()
 
 # stage -> (share of the bar done when it starts, its share, what the page says)
@@ -79,6 +88,23 @@ and no analytics are collected.
 """
 FALLBACK_THRESHOLD = 0.35  # when no face scores the chosen threshold, the page looks once more at this
 PREVIEW_QUALITY = 90  # previews and face pairs are JPEG: PNG level 6 of every pair took half the wait
+OUTPUT_FORMATS = {"PNG": "png", "JPEG": "jpg", "WebP": "webp"}  # the download's format -> file suffix
+DEFAULT_QUALITY = 90  # JPEG and WebP downloads
+# names a photo arrives with when it has none of its own (clipboard, webcam, a JavaScript Blob)
+NAMELESS = frozenset({"blob", "image", "file", "webcam", "clipboard", "upload", "photo"})
+
+
+CSS = """
+/* Every gallery item is an input | restored pair (2:1); Gradio's square cells showed one face as a
+   letterboxed square taller than the gallery, its caption cut off below. */
+#faces .thumbnail-item { aspect-ratio: 2 / 1 !important; }
+/* one face fills the width, two sit side by side, more take three columns (set here, not in the
+   output, so the API's gallery stays a plain list) */
+#faces .grid-container:has(> .gallery-item:only-child) { --grid-cols: 1 !important; }
+#faces .grid-container:has(> .gallery-item:nth-child(2):last-child) { --grid-cols: 2 !important; }
+/* a phone's three columns truncated every caption: two there */
+@media (max-width: 640px) { #faces .grid-container { --grid-cols: 2 !important; } }
+"""
 
 
 def _env_int(name: str, default: int) -> int:
@@ -103,6 +129,8 @@ class Limits:
     keep_outputs_s: int = 600  # uploads and results are deleted after this (Gradio's timer)
     disk_budget_mb: int = 1000  # and the oldest first whenever they hold more than this
     calls_per_minute: int = 6  # per client address: one visitor's share of the queue
+    max_batch_photos: int = 10  # "several photos at once": per request
+    batch_timeout_s: int = 600  # and their time together (each photo still has ``timeout_s``)
     claim_s: int = 30  # an API job whose result nobody asks for within this is dropped from the queue
 
     @classmethod
@@ -118,6 +146,8 @@ class Limits:
             queue_size=_env_int("GFPGAN_QUEUE_SIZE", d.queue_size),
             disk_budget_mb=_env_int("GFPGAN_DISK_BUDGET_MB", d.disk_budget_mb),
             calls_per_minute=_env_int("GFPGAN_CALLS_PER_MINUTE", d.calls_per_minute),
+            max_batch_photos=_env_int("GFPGAN_MAX_BATCH_PHOTOS", d.max_batch_photos),
+            batch_timeout_s=_env_int("GFPGAN_BATCH_TIMEOUT", d.batch_timeout_s),
             claim_s=_env_int("GFPGAN_CLAIM_S", d.claim_s),
         )
 
@@ -273,7 +303,7 @@ def run_request(
     if not model_key and default_key is None:  # no weights at all: the page's own message
         raise GFPGANError(as_sentence(why))
     try:
-        restorer = service.get(model_key, detector=detector, upsampler="auto")
+        restorer = service.get(model_key or default_key or "", detector=detector, upsampler="auto")
         # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
         picture = load_picture(image_path, max_decode_pixels, draft_pixels=options.max_input_pixels)
         return picture, restorer.restore(picture, options, progress=progress), restorer
@@ -288,16 +318,54 @@ def run_request(
         ) from None
 
 
+def download_stem(path: str | None) -> str:
+    """The name a visitor's results are saved under: the uploaded file's own name, or "photo" for the
+    nameless uploads of the clipboard, the webcam and JavaScript Blobs."""
+    stem = re.sub(r"[^\w\-. ]+", "_", Path(path or "").stem).strip(" ._")[:80]
+    return stem if stem and stem.lower() not in NAMELESS else "photo"
+
+
 def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, str]]:
-    """One input | restored pair per face (JPEG, fast to write and to load), captioned with its
-    number, detection score and size."""
+    """One input | restored pair per face (JPEG, fast to write and to load), with a caption short
+    enough for a phone's column: its number, detection score and size."""
     gallery = []
     for i, face in enumerate(result.faces, 1):
         pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
         path = write_image(out_dir / f"face_{i:02d}.jpg", Picture(pair), quality=PREVIEW_QUALITY)
-        w, h = (face.box[2] - face.box[0]), (face.box[3] - face.box[1])
-        gallery.append((str(path), f"Face {i} · score {face.score:.2f} · {w:.0f}×{h:.0f} px (input | restored)"))
+        side = max(face.box[2] - face.box[0], face.box[3] - face.box[1])
+        gallery.append((str(path), f"Face {i} · {face.score:.2f} · {side:.0f} px"))
     return gallery
+
+
+def write_faces_zip(result: RestorationResult, path: Path, stem: str) -> str | None:
+    """Every face crop, as the CLI names them (cropped_faces/ and restored_faces/ NAME_00.png...);
+    PNG level 1: lossless, and 4x faster than level 6 for 15% more bytes."""
+    if not result.faces:
+        return None
+    with ResultArchive(path) as archive:
+        for i, face in enumerate(result.faces):
+            for folder, crop in (("cropped_faces", face.input_crop), ("restored_faces", face.restored_crop)):
+                data = encode(Picture(crop.astype(np.float32) / 255), "png", png_level=1)
+                archive.add(f"{folder}/{stem}_{i:02d}.png", data)
+    return str(path)
+
+
+@dataclass
+class PageResult:
+    """One restoration as the page shows it; every file lies in one output folder."""
+
+    download: str
+    gallery: list[tuple[str, str]]
+    before_after: tuple[str, str]
+    faces_zip: str | None
+    summary: str = ""
+
+    def files(self) -> list[str]:
+        return [self.download, *(g[0] for g in self.gallery), *self.before_after, *filter(None, [self.faces_zip])]
+
+    def outputs(self) -> tuple:
+        """The values of the page's outputs, in their order."""
+        return self.download, self.gallery, self.summary, self.before_after, self.faces_zip
 
 
 def status_line(service: ModelService) -> str:
@@ -332,9 +400,15 @@ def output_folder() -> Path:
 
 
 def write_outputs(
-    picture: Picture, result: RestorationResult, stem: str, preview_side: int
-) -> tuple[str, list[tuple[str, str]], tuple[str, str]]:
-    """(full-resolution PNG, gallery, before/after previews) written to a fresh output folder.
+    picture: Picture,
+    result: RestorationResult,
+    stem: str,
+    preview_side: int,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+) -> PageResult:
+    """The download (full resolution, in ``output_format``), the gallery, the before/after previews and
+    a ZIP of the face crops, written to a fresh output folder.
 
     Raises:
         GFPGANError: the disk refused the files (one line that names no server path; what was
@@ -342,11 +416,13 @@ def write_outputs(
     """
     out_dir = output_folder()
     try:
-        restored_png = write_image(out_dir / f"{stem}_restored.png", result.picture)  # lossless, full size
+        suffix = OUTPUT_FORMATS[output_format]
+        download = write_image(out_dir / f"{stem}_restored.{suffix}", result.picture, quality=int(quality))
         preview = _fit(result.picture.size, preview_side)
         before = write_image(out_dir / "before.jpg", _preview(picture, preview), quality=PREVIEW_QUALITY)
         after = write_image(out_dir / "after.jpg", _preview(result.picture, preview), quality=PREVIEW_QUALITY)
-        return str(restored_png), build_gallery(result, out_dir), (str(before), str(after))
+        faces_zip = write_faces_zip(result, out_dir / f"{stem}_faces.zip", stem)
+        return PageResult(str(download), build_gallery(result, out_dir), (str(before), str(after)), faces_zip)
     except OSError as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -409,10 +485,9 @@ class Checkbox(_ValidatedInput, gr.Checkbox):
         return payload
 
 
-class PhotoInput(gr.Image):
-    """gr.Image that takes only files Gradio itself received (uploads and this page's examples),
-    whatever shape the payload has, and whose preprocessing failures (a file that is not an image,
-    a decompression bomb) reach the caller as one readable line instead of Gradio's internal error.
+class _ReceivedFilesOnly:
+    """Mixin for the page's file inputs: they take only files Gradio itself received (uploads and this
+    page's examples), whatever shape the payload has.
 
     Gradio checks a file payload only when it carries ``"meta": {"_type": "gradio.FileData"}``; a
     raw ``{"path": "/any/file"}`` without it went straight to preprocessing, so any image the server
@@ -421,10 +496,7 @@ class PhotoInput(gr.Image):
 
     example_files: frozenset[str] = frozenset()
     uploads: set[str] = set()  # noqa: RUF012 (replaced by the page's own upload set in build_demo)
-
-    @classmethod
-    def get_block_name(cls) -> str:
-        return "image"  # the same front-end component
+    temp_files: set[str]
 
     def received_by_gradio(self, path: str | None) -> bool:
         """True for a file uploaded to this server or one of this page's examples (symlinks resolved)."""
@@ -436,15 +508,40 @@ class PhotoInput(gr.Image):
         real = os.path.realpath(path)  # only on a miss: a symlink or another spelling of the same file
         return any(os.path.realpath(p) == real for p in allowed)
 
+    def check_received(self, paths: Sequence[str | None]) -> None:
+        # After the guard in front of the API (see main), Gradio copies the file into this
+        # component's cache (self.temp_files); without the guard this check alone refuses raw paths.
+        if not all(p in self.temp_files or self.received_by_gradio(p) for p in paths):
+            log.warning("refused a file payload that was not uploaded to this server")
+            raise user_error("Only images uploaded to this app can be restored: upload the file first.")
+
+
+class PhotoInput(_ReceivedFilesOnly, gr.Image):
+    """gr.Image that takes only received files, and whose preprocessing failures (a file that is not
+    an image, a decompression bomb) reach the caller as one readable line instead of Gradio's
+    internal error. The API page's example input is one of the page's examples."""
+
+    public_url: str | None = None  # where clients reach this server (set at launch)
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "image"  # the same front-end component
+
+    def example_value(self):  # type: ignore[no-untyped-def]
+        if self.public_url and self.example_files:
+            return f"{self.public_url.rstrip('/')}/gradio_api/file={sorted(self.example_files)[0]}"
+        return super().example_value()
+
+    def example_payload(self):  # type: ignore[no-untyped-def]
+        from gradio_client import handle_file
+
+        return handle_file(self.example_value())
+
     def preprocess(self, payload):  # type: ignore[no-untyped-def]
         from PIL import Image
 
-        path = getattr(payload, "path", None)
-        # After the guard in front of the API (see main), Gradio copies the file into this
-        # component's cache (self.temp_files); without the guard this check alone refuses raw paths.
-        if payload is not None and not (path in self.temp_files or self.received_by_gradio(path)):
-            log.warning("refused an image payload that was not uploaded to this server")
-            raise user_error("Only images uploaded to this app can be restored: upload the file first.")
+        if payload is not None:
+            self.check_received([getattr(payload, "path", None)])
         try:
             return super().preprocess(payload)
         except Image.DecompressionBombError:
@@ -453,8 +550,148 @@ class PhotoInput(gr.Image):
             raise user_error("The file is not an image that can be read.") from None
 
 
-def build_demo(service: ModelService, limits: Limits | None = None, budget: DiskBudget | None = None) -> gr.Blocks:
+class PhotoFiles(_ReceivedFilesOnly, gr.File):
+    """gr.File (several photos or ZIPs) that takes only received files."""
+
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "file"
+
+    def preprocess(self, payload):  # type: ignore[no-untyped-def]
+        if payload is not None:
+            files = getattr(payload, "root", [payload])
+            self.check_received([getattr(f, "path", None) for f in files])
+        return super().preprocess(payload)
+
+
+def restore_for_page(
+    service: ModelService,
+    image_path: str,
+    model_key: str | None,
+    options: RestoreOptions,
+    detector: str,
+    limits: Limits,
+    report: Callable[[str, int, int], None] | None = None,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+    budget: DiskBudget | None = None,
+) -> tuple[PageResult, RestorationResult, Restorer]:
+    """One photo restored and written out for the page (its summary is the caller's: it knows the wait)."""
+    report = report or (lambda stage, done, total: None)
+    with budget.in_use([image_path]) if budget else contextlib.nullcontext():
+        picture, result, restorer = run_request(
+            service, image_path, model_key, options, detector, report, limits.max_decode_pixels
+        )
+    report("encode", 0, 1)
+    page = write_outputs(picture, result, download_stem(image_path), limits.preview_side, output_format, quality)
+    report("encode", 1, 1)
+    return page, result, restorer
+
+
+class ExampleResults:
+    """The page's examples restored once with the default settings, in the background after start-up,
+    so that clicking an example shows its restoration at once. ``kept`` is every file that must
+    outlive the cache's cleaning (the examples and their results)."""
+
+    def __init__(self) -> None:
+        self._pages: dict[str, PageResult] = {}
+        self.kept: set[str] = set()
+
+    def get(self, path: str | None) -> PageResult | None:
+        return self._pages.get(path or "")
+
+    def fill(self, service: ModelService, limits: Limits, paths: Sequence[str]) -> None:
+        model_key = service.default_model()[0]
+        for path in paths if model_key else []:
+            started = time.perf_counter()
+            d = DEFAULTS
+            options = _page_options(
+                limits, d.upscale, d.weight, d.only_center_face, d.upsample_background, d.detection_threshold, False
+            )
+            try:
+                page, result, restorer = restore_for_page(service, path, model_key, options, "auto", limits)
+            except GFPGANError as exc:
+                log.warning(f"example {Path(path).name} was not restored in advance: {exc}")
+                continue
+            page.summary = (
+                "**Example, restored in advance with the default settings** (press Restore to run it with yours)"
+                "\n\n" + write_summary(result, restorer, seconds=time.perf_counter() - started)
+            )
+            self.kept.update(page.files())
+            self._pages[path] = page
+        log.info(f"{len(self._pages)} of {len(paths)} examples restored in advance")
+
+
+def _page_options(
+    limits: Limits,
+    rescale: float,
+    weight: float,
+    only_center_face: bool,
+    background: bool,
+    threshold: float,
+    aligned: bool,
+) -> RestoreOptions:
+    """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
+    return RestoreOptions(
+        upscale=float(rescale),
+        weight=float(weight),
+        only_center_face=bool(only_center_face),
+        upsample_background=bool(background),
+        aligned=bool(aligned),
+        detection_threshold=float(threshold),
+        fallback_threshold=min(FALLBACK_THRESHOLD, float(threshold)),
+        max_faces=limits.max_faces,
+        max_input_pixels=limits.max_input_pixels,
+        max_output_pixels=limits.max_output_pixels,
+    )
+
+
+def collect_photos(paths: Sequence[str], limits: Limits) -> list[tuple[str, str | Callable[[], bytes]]]:
+    """(file name, path or reader) for every photo in ``paths``, ZIP archives opened (never unpacked)."""
+    photos: list[tuple[str, str | Callable[[], bytes]]] = []
+    for path in paths:
+        if is_zip(path):
+            entries = image_entries(path, ArchiveLimits(max_files=limits.max_batch_photos))
+            photos += [(entry.name, entry.read) for entry in entries]
+        else:
+            photos.append((Path(path).name, path))
+    if not photos:
+        raise GFPGANError("Please upload one or more photos (or a ZIP of photos) first.")
+    if len(photos) > limits.max_batch_photos:
+        raise GFPGANError(f"{len(photos)} photos were sent; at most {limits.max_batch_photos} can be restored at once.")
+    return photos
+
+
+@dataclass
+class BatchRow:
+    name: str
+    outcome: str  # "restored" or the one-line reason it was not
+    faces: int = 0
+    seconds: float = 0.0
+
+
+def batch_summary(rows: list[BatchRow], seconds: float) -> str:
+    done = sum(r.outcome == "restored" for r in rows)
+    lines = [
+        f"**{done} of {len(rows)} photos restored** · {seconds:.1f} s",
+        "",
+        "| photo | faces | time | |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        name = r.name.replace("|", "/")
+        lines.append(f"| {name} | {r.faces} | {r.seconds:.1f} s | {r.outcome} |")
+    return "\n".join(lines)
+
+
+def build_demo(
+    service: ModelService,
+    limits: Limits | None = None,
+    budget: DiskBudget | None = None,
+    examples: ExampleResults | None = None,
+) -> gr.Blocks:
     limits = limits or Limits()
+    examples = examples or ExampleResults()
     default_key = service.default_model()[0]
     stops = StopRequests()
     costs = CostModel()
@@ -470,6 +707,8 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         detector,
         threshold=DEFAULTS.detection_threshold,
         aligned=DEFAULTS.aligned,
+        output_format="PNG",
+        quality=DEFAULT_QUALITY,
         request: gr.Request = None,  # type: ignore[assignment]  # given by Gradio, not an API input
         progress=gr.Progress(),  # noqa: B008 (Gradio's pattern)
     ):
@@ -485,35 +724,23 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             detector: face detector: "auto", "retinaface" or "yunet".
             threshold: detection sensitivity: faces scoring at least this are restored (lower finds more).
             aligned: the photo is a single face already cropped and aligned like FFHQ (no detection).
+            output_format: the restored image's file format: "PNG" (lossless), "JPEG" or "WebP".
+            quality: JPEG and WebP quality, 1 to 100.
 
         Returns:
-            The restored image (PNG, full resolution), a gallery of input | restored face pairs with captions,
-            a one-line summary (faces, time, device, model, size) and a before/after pair of previews.
+            The restored image (full resolution, named after the photo), a gallery of input | restored face
+            pairs with captions, a one-line summary (faces, time, device, model, size), a before/after pair of
+            previews and a ZIP of the face crops (none when no face was restored).
         """
         started = time.perf_counter()
         try:
-            options = RestoreOptions(
-                upscale=float(rescale),
-                weight=float(weight),
-                only_center_face=bool(only_center_face),
-                upsample_background=bool(background),
-                aligned=bool(aligned),
-                detection_threshold=float(threshold),
-                fallback_threshold=min(FALLBACK_THRESHOLD, float(threshold)),
-                max_faces=limits.max_faces,
-                max_input_pixels=limits.max_input_pixels,
-                max_output_pixels=limits.max_output_pixels,
-            )
+            options = _page_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
             session = getattr(request, "session_hash", None)
             stops.clear(session)  # a Stop pressed before this run does not stop it
             report = progress_reporter(progress, limits.timeout_s, started, lambda: stops.take(session))
-            with budget.in_use([image_path]) if budget else contextlib.nullcontext():
-                picture, result, restorer = run_request(
-                    service, image_path, model_key, options, detector, report, limits.max_decode_pixels
-                )
-            report("encode", 0, 1)
-            png, gallery, before_after = write_outputs(picture, result, Path(image_path).stem, limits.preview_side)
-            report("encode", 1, 1)
+            page, result, restorer = restore_for_page(
+                service, image_path, model_key, options, detector, limits, report, output_format, quality, budget
+            )
         except RequestStopped as exc:
             log.info("a restoration was stopped by its visitor")
             raise user_error(str(exc)) from None
@@ -522,8 +749,93 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
         costs.update(result)
         if budget:
             budget.sweep()  # results just written are recent, so protected until fetched
-        summary = write_summary(result, restorer, seconds=time.perf_counter() - started)  # the visitor's wait
-        return png, gallery, summary, before_after
+        page.summary = write_summary(result, restorer, seconds=time.perf_counter() - started)  # the visitor's wait
+        return page.outputs()
+
+    def restore_batch(  # type: ignore[no-untyped-def]
+        files,
+        model_key,
+        rescale,
+        weight,
+        only_center_face,
+        background,
+        detector,
+        threshold=DEFAULTS.detection_threshold,
+        aligned=DEFAULTS.aligned,
+        output_format="PNG",
+        quality=DEFAULT_QUALITY,
+        request: gr.Request = None,  # type: ignore[assignment]
+        progress=gr.Progress(),  # noqa: B008
+    ):
+        """Restore several photos in turn (image files, or ZIP archives of images), with the same options as
+        /restore; one photo that fails is reported and the others go on.
+
+        Returns:
+            A ZIP of the restored photos (none when no photo could be restored) and a summary with a line
+            per photo (faces, time, or why it was not restored).
+        """
+        started = time.perf_counter()
+        try:
+            options = _page_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
+            photos = collect_photos(files or [], limits)
+        except GFPGANError as exc:
+            raise user_error(str(exc)) from None
+        session = getattr(request, "session_hash", None)
+        stops.clear(session)
+        suffix = OUTPUT_FORMATS.get(output_format, "png")
+        rows: list[BatchRow] = []
+        halted = ""  # why the photos not reached yet are not restored
+        out_dir = output_folder()
+        try:
+            with ResultArchive(out_dir / "restored_photos.zip") as archive:
+                for k, (name, source) in enumerate(photos):
+                    if halted:
+                        rows.append(BatchRow(name, halted))
+                        continue
+                    photo_started = time.perf_counter()
+                    left_s = limits.batch_timeout_s - (photo_started - started)
+
+                    def bar(fraction: float, desc: str, k: int = k) -> None:
+                        progress((k + fraction) / len(photos), desc=f"Photo {k + 1} of {len(photos)}: {desc}")
+
+                    report = progress_reporter(
+                        bar, min(limits.timeout_s, left_s), photo_started, lambda: stops.take(session)
+                    )
+                    try:
+                        image = source if isinstance(source, str) else source()
+                        _picture, result, _restorer = run_request(
+                            service, image, model_key, options, detector, report, limits.max_decode_pixels
+                        )
+                        report("encode", 0, 1)
+                        archive.add(
+                            f"{download_stem(name)}_restored.{suffix}", encode(result.picture, suffix, int(quality))
+                        )
+                        costs.update(result)
+                        seconds = time.perf_counter() - photo_started
+                        rows.append(BatchRow(name, "restored", max(result.faces_found, len(result.faces)), seconds))
+                    except RequestStopped:
+                        halted = "not restored: stopped, as you asked"
+                        rows.append(BatchRow(name, halted))
+                    except RequestTimeout as exc:
+                        if left_s <= limits.timeout_s:
+                            halted = f"not restored: the batch's time limit ({limits.batch_timeout_s} s) was reached"
+                            rows.append(BatchRow(name, halted))
+                        else:
+                            rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
+                    except GFPGANError as exc:
+                        rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
+                zip_path = archive.path if archive.count else None
+        except OSError as exc:
+            shutil.rmtree(out_dir, ignore_errors=True)
+            log.warning(f"could not write a batch result: {exc.strerror}")
+            raise user_error(
+                "The server could not save the results (its disk may be full); please try again."
+            ) from None
+        if zip_path is None:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        if budget:
+            budget.sweep()
+        return (str(zip_path) if zip_path else None), batch_summary(rows, time.perf_counter() - started)
 
     with gr.Blocks(
         title="GFPGAN face restoration", analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)
@@ -544,6 +856,17 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                     label="Photo",
                     elem_id="input-image",
                 )
+                if EXAMPLES:  # right under the photo, on a phone too; a click shows its result at once
+                    gr.Examples(
+                        EXAMPLES,
+                        inputs=[image_in],
+                        label="Examples (public-domain pictures, damaged on purpose; the group is a composite): "
+                        "click one to see its result",
+                        elem_id="examples",
+                    )
+                    image_in.example_files = frozenset(image_in.temp_files)  # the examples' copies in Gradio's cache
+                    examples.kept.update(image_in.example_files)
+                image_in.keep_in_cache = examples.kept  # Gradio's cache cleaning skips these
                 # custom values reach the handler, which names the models it knows in one line
                 model = Dropdown(
                     choices=choices, value=default_key, label="Model", elem_id="model", allow_custom_value=True
@@ -575,6 +898,10 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                         f"the page looks again at {FALLBACK_THRESHOLD:g})",
                         elem_id="threshold",
                     )
+                    output_format = Radio(
+                        list(OUTPUT_FORMATS), value="PNG", label="Download format (PNG is lossless)", elem_id="format"
+                    )
+                    quality = Slider(1, 100, value=DEFAULT_QUALITY, step=1, label="JPEG / WebP quality")
                 run = gr.Button(
                     "Restore" if default_key else "Restore (no model weights on this server: see above)",
                     variant="primary",
@@ -582,6 +909,17 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                     elem_id="restore-button",
                 )
                 stop = gr.Button("Stop", variant="stop", size="sm", elem_id="stop-button")
+                with gr.Accordion("Several photos at once", open=False, elem_id="batch"):
+                    batch_in = PhotoFiles(
+                        file_count="multiple",
+                        file_types=["image", ".zip"],
+                        label=f"Photos, or a ZIP of photos (at most {limits.max_batch_photos}; options as above)",
+                        elem_id="batch-input",
+                    )
+                    batch_in.uploads = demo.upload_file_set
+                    batch_run = gr.Button("Restore all", elem_id="batch-button", interactive=default_key is not None)
+                    batch_zip = gr.File(label="Restored photos (ZIP)", elem_id="batch-download")
+                    batch_summary_md = gr.Markdown(label="Batch summary", elem_id="batch-summary")
             with gr.Column(scale=2):
                 summary = gr.Markdown(label="Summary", elem_id="summary")
                 slider = gr.ImageSlider(
@@ -591,26 +929,46 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
                     elem_id="slider",
                 )
                 gallery = gr.Gallery(
-                    label="Faces (input | restored)", columns=3, format="png", object_fit="contain", elem_id="faces"
+                    label="Faces (input | restored)",
+                    columns=3,
+                    format="jpeg",
+                    object_fit="contain",
+                    preview=False,
+                    elem_id="faces",
                 )
-                download = gr.File(label="Restored image (PNG, full resolution)", elem_id="download")
+                download = gr.File(label="Restored image (full resolution)", elem_id="download")
+                faces_zip = gr.File(label="All face crops (ZIP)", elem_id="faces-zip")
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(ABOUT)
-        if EXAMPLES:
-            gr.Examples(EXAMPLES, inputs=[image_in], label="Examples (public-domain portraits, degraded on purpose)")
-            image_in.example_files = frozenset(image_in.temp_files)  # the examples' copies in Gradio's cache
         image_in.uploads = demo.upload_file_set  # the same set Gradio's upload route fills
-        outputs = [download, gallery, summary, slider]
+        outputs = [download, gallery, summary, slider, faces_zip]
+        options = [
+            model,
+            rescale,
+            weight,
+            only_center,
+            background,
+            detector,
+            threshold,
+            aligned,
+            output_format,
+            quality,
+        ]
 
-        def cleared() -> tuple[None, list, str, None]:
-            return None, [], "", None
+        def cleared() -> tuple[None, list, str, None, None]:
+            return None, [], "", None, None
 
         def expect(image_path, model_key, rescale, detector, threshold, aligned):  # type: ignore[no-untyped-def]
-            """A new photo: clear the last result and say what to expect (faces, and the wait once known)."""
+            """A new photo: clear the last result and say what to expect (faces, and the wait once known);
+            an example shows its result made in advance."""
+            page = examples.get(image_path)
+            if page is not None:
+                return page.outputs()
             return (
                 None,
                 [],
                 expected_wait(service, costs, limits, image_path, model_key, rescale, detector, threshold, aligned),
+                None,
                 None,
             )
 
@@ -623,17 +981,23 @@ def build_demo(service: ModelService, limits: Limits | None = None, budget: Disk
             queue=False,
         )
         restoring = run.click(cleared, outputs=outputs, api_visibility="private", queue=False).then(
-            restore,
-            inputs=[image_in, model, rescale, weight, only_center, background, detector, threshold, aligned],
-            outputs=outputs,
-            api_name="restore",
+            restore, inputs=[image_in, *options], outputs=outputs, api_name="restore", concurrency_id="restore"
+        )
+        batch = batch_run.click(
+            lambda: (None, ""), outputs=[batch_zip, batch_summary_md], api_visibility="private", queue=False
+        ).then(
+            restore_batch,
+            inputs=[batch_in, *options],
+            outputs=[batch_zip, batch_summary_md],
+            api_name="restore_batch",
+            concurrency_id="restore",  # one queue and one worker for single photos and batches
         )
 
         def stop_now(request: gr.Request) -> str:
             stops.ask(request.session_hash)
             return "Stopped."
 
-        stop.click(stop_now, outputs=summary, cancels=[restoring], api_visibility="private", queue=False)
+        stop.click(stop_now, outputs=summary, cancels=[restoring, batch], api_visibility="private", queue=False)
         model.change(
             lambda key: f"Model selected: **{key}**.",
             inputs=model,
@@ -682,7 +1046,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=os.environ.get("GFPGAN_MCP", "").lower() in ("1", "true", "yes"),
         help="also serve restore as an MCP tool at /gradio_api/mcp/ (images as data: URLs; no URL is fetched)",
     )
+    p.add_argument(
+        "--no-examples",
+        dest="examples",
+        action="store_false",
+        default=os.environ.get("GFPGAN_CACHE_EXAMPLES", "1").lower() not in ("0", "false", "no"),
+        help="do not restore the page's examples in advance (they are, after the warm-up, by default)",
+    )
     return p.parse_args(argv)
+
+
+def public_url(args: argparse.Namespace) -> str:
+    """Where API clients reach this server: GFPGAN_PUBLIC_URL, the Space's own address, or the local one."""
+    if os.environ.get("GFPGAN_PUBLIC_URL"):
+        return os.environ["GFPGAN_PUBLIC_URL"]
+    if os.environ.get("SPACE_HOST"):
+        return f"https://{os.environ['SPACE_HOST']}"
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    return f"http://{host}:{args.port}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -695,14 +1076,24 @@ def main(argv: list[str] | None = None) -> None:
             service.load("custom")
     except GFPGANError as exc:
         raise SystemExit(f"error: {exc}") from None
-    if not args.no_warm_up:
-        threading.Thread(target=service.warm_up, daemon=True).start()
     from gradio.utils import get_upload_folder
 
     budget = DiskBudget(Path(get_upload_folder()), limits.disk_budget_mb * 1_000_000, limits.keep_outputs_s + 60)
-    demo = build_demo(service, limits, budget)
-    budget.keep = set(photo_input(demo).example_files)
+    examples = ExampleResults()
+    demo = build_demo(service, limits, budget, examples)
+    photo = photo_input(demo)
+    photo.public_url = public_url(args)
+    budget.keep = examples.kept  # the examples and their results are never deleted
     budget.start()
+
+    def warm_up() -> None:
+        service.warm_up()
+        if args.examples:
+            in_order = sorted(photo.example_files, key=lambda p: EXAMPLE_NAMES.index(Path(p).name))
+            examples.fill(service, limits, in_order)
+
+    if not args.no_warm_up:
+        threading.Thread(target=warm_up, daemon=True).start()
     concurrency = args.concurrency or (2 if service.device.type == "cuda" else 1)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
     demo.launch(
@@ -714,6 +1105,7 @@ def main(argv: list[str] | None = None) -> None:
         # at its default of 10,000 the server grew about 15 MB per 100 requests; the page has no state
         state_session_capacity=256,
         show_error=True,
+        css=CSS,
         footer_links=["api"],
         mcp_server=args.mcp,
         app_kwargs={

@@ -8,7 +8,8 @@ payload that is not a file the server received, and any call body larger than a 
 few KB: files travel by upload, not inline). It also bounds one client's share of the queue (jobs
 per minute per address), refuses MCP tool calls whose arguments name URLs (images come inline as
 data: URLs there) and refuses uploads while the disk is nearly full. A refusal is one JSON line,
-status 400, 413, 429 or 507.
+status 400, 413, 429 or 507. One kind of link is taken, without a fetch: a link to the server's own
+file route naming a file it received (the API page's example input), used as that file's path.
 
 Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
 """
@@ -20,6 +21,7 @@ import ipaddress
 import json
 import logging
 import time
+import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -53,6 +55,31 @@ def file_payloads(data: Any) -> list[dict[str, Any]]:
         elif isinstance(item, list):
             stack.extend(item)
     return found
+
+
+OWN_FILE_ROUTE = "/gradio_api/file="
+
+
+def own_file(link: Any) -> str | None:
+    """The server path in a link to a Gradio file route (``https://host/gradio_api/file=PATH``), or None.
+    The API page's example input is such a link to one of the page's examples."""
+    if not isinstance(link, str) or not link.strip().lower().startswith(("http:", "https:")):
+        return None
+    route = urllib.parse.urlsplit(link.strip()).path
+    at = route.find(OWN_FILE_ROUTE)
+    return urllib.parse.unquote(route[at + len(OWN_FILE_ROUTE) :]) if at >= 0 else None
+
+
+def localize_own_files(data: Any, is_received: Callable[[str], bool] | None) -> bool:
+    """Turn links to files this server received (uploads, the page's examples) into their paths, in
+    place, so they are used without any fetch; True if any was. Other links stay, to be refused."""
+    changed = False
+    for payload in file_payloads(data) if is_received is not None else []:
+        local = own_file(payload.get("path")) or own_file(payload.get("url"))
+        if local and is_received(local):  # type: ignore[misc]
+            payload["path"], payload["url"] = local, None
+            changed = True
+    return changed
 
 
 def refusal(payload: dict[str, Any], is_received: Callable[[str], bool] | None) -> str | None:
@@ -205,6 +232,8 @@ class PayloadGuard:
         if mcp:
             reasons = [r] if (r := tool_call_refusal(data)) else []
         else:
+            if localize_own_files(data, self.is_received):
+                body = bytearray(json.dumps(data).encode())
             reasons = [r for p in file_payloads(data) if (r := refusal(p, self.is_received))]
         if reasons:
             log.warning(f"refused an API call: {reasons[0]}")

@@ -204,3 +204,24 @@ def fetch_recorder():
         yield f"http://127.0.0.1:{server.server_address[1]}/face.jpg", hits
     finally:
         server.shutdown()
+
+
+@contextlib.contextmanager
+def browser_page(url: str, width: int = 1400, height: int = 1100):
+    """A page of the app in Debian's headless Chromium (the test skips, saying how, where it is missing)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("no chromium: install it with `apt-get install chromium` (as .ci/run does) to run the browser test")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()

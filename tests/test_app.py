@@ -1,11 +1,15 @@
 """The Gradio app as visitors and API users meet it: started on 127.0.0.1 with an official-format checkpoint."""
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +17,7 @@ import pytest
 from appserver import free_port
 from PIL import Image
 
-from conftest import ARTIFACTS, REPO, photos, write_gfpgan_checkpoint
+from conftest import ARTIFACTS, REPO, browser_page, photos, running_app, write_gfpgan_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +35,7 @@ def _restore(client, path, **kw):
 
 def test_restore_endpoint_on_a_real_photo(client):
     photo = max(photos("photos", 6), key=lambda p: p.stat().st_size)
-    restored, gallery, summary, (before, after) = _restore(client, photo)
+    restored, gallery, summary, (before, after), _ = _restore(client, photo)
     w, h = Image.open(photo).size
     assert Image.open(restored).size == (2 * w, 2 * h)
     assert Image.open(restored).format == "PNG"
@@ -48,23 +52,24 @@ def test_odd_inputs(client, tmp_path):
     rgb = Image.open(src).convert("RGB")
     gray = tmp_path / "gray.png"
     rgb.convert("L").save(gray)
-    out, _, _, _ = _restore(client, gray, rescale=1)
+    out, _, _, _, _ = _restore(client, gray, rescale=1)
     assert Image.open(out).mode in ("L", "I;16", "I")
 
     rgba = tmp_path / "rgba.png"
     arr = np.dstack([np.asarray(rgb), np.full(rgb.size[::-1], 128, np.uint8)])
     Image.fromarray(arr).save(rgba)
-    out, _, _, _ = _restore(client, rgba, rescale=1)
+    out, _, _, _, _ = _restore(client, rgba, rescale=1)
     assert Image.open(out).mode == "RGBA" and np.asarray(Image.open(out))[..., 3].mean() == pytest.approx(128, abs=1)
 
     noface = tmp_path / "noface.png"
     Image.fromarray(np.full((80, 120, 3), 90, np.uint8)).save(noface)
-    out, gallery, summary, _ = _restore(client, noface)
+    out, gallery, summary, _, faces_zip = _restore(client, noface)
     assert Image.open(out).size == (240, 160) and gallery == [] and "No face found" in summary
+    assert faces_zip is None  # no face, no ZIP of faces
 
     big = tmp_path / "big.jpg"
     Image.fromarray(np.asarray(rgb.resize((3000, 2000)))).save(big, quality=80)
-    out, _, summary, _ = _restore(client, big, rescale=1)
+    out, _, summary, _, _ = _restore(client, big, rescale=1)
     assert "downscaled" in summary and Image.open(out).size[0] * Image.open(out).size[1] <= 4_000_000 * 1.01
 
 
@@ -77,7 +82,7 @@ def test_errors_are_readable_and_the_server_keeps_serving(client, tmp_path):
         _restore(client, bad)
     with pytest.raises(AppError, match="maximum value 4"):
         _restore(client, photos("hq_photos", 1)[0], rescale=20)
-    out, _, _, _ = _restore(client, photos("hq_photos", 1)[0], rescale=1)
+    out, _, _, _, _ = _restore(client, photos("hq_photos", 1)[0], rescale=1)
     assert Path(out).is_file()
 
 
@@ -101,46 +106,98 @@ def test_several_clients_at_once(app_url):
     assert not errors and len(results) == len(paths)
 
 
-def test_page_in_a_real_browser(app_url):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium: install it with `apt-get install chromium` (as .ci/run does) to run the browser test")
-    from playwright.sync_api import sync_playwright
+GALLERY_LAYOUT = """() => {
+  const wrap = document.querySelector('#faces .grid-wrap').getBoundingClientRect();
+  const items = [...document.querySelectorAll('#faces .thumbnail-item')].map(e => e.getBoundingClientRect());
+  const captions = [...document.querySelectorAll('#faces .caption-label')].map(e => ({
+    text: e.innerText, whole: e.scrollWidth <= e.clientWidth + 1, bottom: e.getBoundingClientRect().bottom}));
+  return {wrap: {width: wrap.width, bottom: wrap.bottom}, items: items.map(r => ({width: r.width, height: r.height})),
+          captions};
+}"""
 
+
+def _summary_has(page, text: str, timeout: float = 120_000) -> None:
+    page.wait_for_function(f"document.querySelector('#summary').innerText.includes({text!r})", timeout=timeout)
+
+
+def test_page_in_a_real_browser(app_url, tmp_path):
+    """Waiting (1-3), one face's gallery (8), transparency and the slider (9), examples (11), as a visitor
+    meets them at desktop size."""
     ARTIFACTS.mkdir(exist_ok=True)
-    photo = photos("photos", 1)[0]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-            ],
+    with browser_page(app_url) as page:
+        # 11: the examples sit right under the photo; a click shows a result made in advance
+        photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
+        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        page.locator("#examples img[src*='damaged_old_photo']").first.click()
+        _summary_has(page, "restored in advance", timeout=60_000)  # the app makes them right after start
+        page.locator("#faces img").first.wait_for(timeout=10_000)
+        assert "damaged_old_photo_restored.png" in page.locator("#download").inner_text().replace("\n", "")
+        # 8: one face fills the gallery's width as an input | restored pair, its caption whole and inside
+        layout = page.evaluate(GALLERY_LAYOUT)
+        (item,), (caption,) = layout["items"], layout["captions"]
+        assert item["width"] > 0.9 * layout["wrap"]["width"] and item["width"] == pytest.approx(
+            2 * item["height"], rel=0.05
         )
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(app_url)
+        assert caption["text"].startswith("Face 1 ·") and caption["whole"]
+        assert caption["bottom"] <= layout["wrap"]["bottom"]
+
+        # 2-3: a new photo clears that result and says what to expect
+        photo = photos("photos", 1)[0]
         page.locator("#input-image input[type=file]").set_input_files(str(photo))
-        page.locator("#input-image img").first.wait_for(timeout=30_000)
+        _summary_has(page, "— press Restore", timeout=30_000)
+        assert page.locator("#faces img").count() == 0 and "restored" not in page.locator("#download").inner_text()
+        # 1: the summary's time is the visitor's wait as the page measured it, not less
+        started = time.perf_counter()
         page.locator("#restore-button").click()
-        page.locator("#faces img").first.wait_for(timeout=120_000)
+        _summary_has(page, " s · CPU")
+        waited = time.perf_counter() - started
         summary = page.locator("#summary").inner_text()
-        assert "found" in summary
+        said = float(summary.split(" s · CPU")[0].split("·")[-1])
+        assert said <= waited + 0.5 and waited - said < 5, (said, waited)  # the rest: browser and network
         assert page.locator("#slider img").count() >= 1
         assert page.locator("#model-status").inner_text().startswith("Model in use")
         page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
-        # an example, clicked as a visitor would, restores too (its file is one the server received)
-        page.locator("img[src*='astronaut_degraded']").first.click()
-        # a new photo clears the previous one's result and says what to expect instead
-        page.wait_for_function("document.querySelector('#summary').innerText.includes('press Restore')", timeout=30_000)
-        assert page.locator("#summary").inner_text().startswith("1 face found")
-        assert page.locator("#faces img").count() == 0
+        # 2: with the server's speed measured, the next photo's wait is announced
+        page.locator("#input-image input[type=file]").set_input_files(str(photos("hq_photos", 1)[0]))
+        _summary_has(page, "s on this server", timeout=30_000)
+
+        # 9: a transparent photo's before/after shows white behind it; the slider offers no download of its own
+        rgba = tmp_path / "transparent.png"
+        pixels = np.asarray(Image.open(photos("hq_photos", 1)[0]).convert("RGB").resize((256, 256))).copy()
+        alpha = np.full((256, 256), 255, np.uint8)
+        alpha[:, :64] = 0
+        pixels[:, :64] = (255, 0, 0)  # hidden behind the transparency: must not show
+        Image.fromarray(np.dstack([pixels, alpha])).save(rgba)
+        page.locator("#input-image input[type=file]").set_input_files(str(rgba))
+        _summary_has(page, "— press Restore", timeout=30_000)
         page.locator("#restore-button").click()
-        page.wait_for_function("document.querySelector('#summary').innerText.includes('1 face found')", timeout=120_000)
-        browser.close()
+        _summary_has(page, " s · CPU")
+        before = page.locator("#slider img").first.get_attribute("src")
+        with urllib.request.urlopen(urllib.parse.urljoin(app_url, before)) as response:
+            shown = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+        assert shown[:, : shown.shape[1] // 8].min() > 240  # white, not the hidden red
+        assert page.locator("#slider button[aria-label*='ownload'], #slider a[download]").count() == 0
     assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
+
+
+def test_many_faces_on_a_phone(app_url):
+    """8 and 11 at phone size: the examples come right under the photo, and the group's gallery has two
+    columns whose captions are whole."""
+    with browser_page(app_url, 390, 844) as page:
+        photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
+        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        page.locator("#examples img[src*='group_composite']").first.click()
+        _summary_has(page, "restored in advance", timeout=60_000)
+        page.locator("#faces img").first.wait_for(timeout=10_000)
+        layout = page.evaluate(GALLERY_LAYOUT)
+        assert len(layout["captions"]) >= 4
+        assert [c["text"].split(" ·")[0] for c in layout["captions"]] == [
+            f"Face {i}" for i in range(1, len(layout["captions"]) + 1)
+        ]
+        assert all(c["whole"] for c in layout["captions"]), layout["captions"]
+        widths = [i["width"] for i in layout["items"]]
+        assert all(0.4 * layout["wrap"]["width"] < w < 0.5 * layout["wrap"]["width"] for w in widths)  # two columns
+        page.screenshot(path=str(ARTIFACTS / "app_phone.png"), full_page=True)
 
 
 # ---------------------------------------------------------------- the handler's parts, without a server
@@ -193,10 +250,23 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
     photo = photos("photos", 1)[0]
     picture, result, restorer = app.run_request(service, str(photo), "custom", RestoreOptions(upscale=1), "yunet")
-    png, gallery, before_after = app.write_outputs(picture, result, photo.stem, preview_side=200)
-    assert Path(png).name == f"{photo.stem}_restored.png" and len(gallery) == len(result.faces) >= 2
-    assert [caption.split(" ·")[0] for _, caption in gallery] == [f"Face {i}" for i in range(1, len(gallery) + 1)]
-    assert max(Image.open(before_after[0]).size) == 200
+    page = app.write_outputs(picture, result, photo.stem, preview_side=200)
+    assert Path(page.download).name == f"{photo.stem}_restored.png" and len(page.gallery) >= 2
+    assert len(page.gallery) == len(result.faces)
+    captions = [caption for _, caption in page.gallery]
+    assert [c.split(" ·")[0] for c in captions] == [f"Face {i}" for i in range(1, len(captions) + 1)]
+    assert max(len(c) for c in captions) <= 24  # readable in a phone's gallery column
+    assert max(Image.open(page.before_after[0]).size) == 200
+    with zipfile.ZipFile(page.faces_zip) as faces:  # every crop, named as the CLI names them
+        names = faces.namelist()
+        assert f"restored_faces/{photo.stem}_00.png" in names and f"cropped_faces/{photo.stem}_00.png" in names
+        assert len(names) == 2 * len(result.faces)
+        crop = np.asarray(Image.open(faces.open(f"restored_faces/{photo.stem}_00.png")))
+        assert np.array_equal(crop, result.faces[0].restored_crop)  # lossless
+    jpeg = app.write_outputs(picture, result, photo.stem, 200, output_format="JPEG", quality=50)
+    webp = app.write_outputs(picture, result, photo.stem, 200, output_format="WebP", quality=50)
+    assert Image.open(jpeg.download).format == "JPEG" and Image.open(webp.download).format == "WEBP"
+    assert Path(jpeg.download).stat().st_size < Path(page.download).stat().st_size / 3
     summary = app.write_summary(result, restorer)
     assert summary.startswith(f"**{len(result.faces)} faces found**") and "model custom (tiny_gfpgan.pth)" in summary
     with pytest.raises(GFPGANError, match="upload an image"):
@@ -325,7 +395,7 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
 
 def test_aligned_crops_through_the_api(client):
     face = photos("lq_faces_512", 1)[0]
-    restored, gallery, summary, _ = _restore(client, face, rescale=1, aligned=True)
+    restored, gallery, summary, _, _ = _restore(client, face, rescale=1, aligned=True)
     assert Image.open(restored).size == Image.open(face).size and len(gallery) == 1
     assert summary.startswith("**1 face found**")
 
@@ -344,31 +414,19 @@ def test_stop_ends_the_work_at_its_next_step():
 
 
 def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("no chromium: install it with `apt-get install chromium` (as .ci/run does) to run the browser test")
-    from playwright.sync_api import sync_playwright
-
     big = tmp_path / "big.png"  # upscaled to the 40 MP output limit: seconds of work
     noise = (np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)
     Image.fromarray(noise).resize((2000, 2000)).save(big)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-        )
-        page = browser.new_page(viewport={"width": 1400, "height": 1100})
-        page.goto(app_server.url)
+    with browser_page(app_server.url) as page:
         page.locator("#input-image input[type=file]").set_input_files(str(big))
         page.locator("#input-image img").first.wait_for(timeout=30_000)
         page.wait_for_timeout(2000)
         page.locator("#restore-button").click()
         page.wait_for_timeout(1500)
         page.locator("#stop-button").click()
-        page.wait_for_function("document.querySelector('#summary').innerText.includes('Stopped')", timeout=30_000)
+        _summary_has(page, "Stopped", timeout=30_000)
         page.wait_for_timeout(3000)
         assert "found" not in page.locator("#summary").inner_text()  # no result arrived after Stop
-        browser.close()
     deadline = time.time() + 30
     while time.time() < deadline and not any("stopped by its visitor" in line for line in app_server.log):
         time.sleep(0.5)
@@ -391,3 +449,99 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
     assert app.expected_wait(service, costs, app.Limits(), None, "custom", 2, "yunet", 0.6, False) == ""
     estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
     assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
+
+
+# ---------------------------------------------------------------- through gradio_client, as developers call it
+def test_a_lower_threshold_is_tried_once_and_said(client):
+    _, gallery, summary, _, _ = _restore(client, REPO / "examples" / "astronaut_degraded.jpg", threshold=0.99)
+    assert len(gallery) == 1 and "No face scored 0.99" in summary and "threshold 0.35" in summary
+
+
+def test_download_formats_names_and_face_crops(client, tmp_path):
+    source = photos("hq_photos", 1)[0]
+    blob = tmp_path / "blob"  # what the JavaScript client names a Blob it uploads
+    shutil.copy(source, blob)
+    png, gallery, _, _, faces_zip = _restore(client, blob, rescale=1)
+    assert Path(png).name == "photo_restored.png" and Image.open(png).format == "PNG"
+    with zipfile.ZipFile(faces_zip) as faces:
+        assert Path(faces_zip).name == "photo_faces.zip"
+        assert sorted(faces.namelist())[: 2 * len(gallery)][-1].startswith("restored_faces/photo_")
+        assert len(faces.namelist()) == 2 * len(gallery)
+    named = tmp_path / f"Grandma 1962{source.suffix}"
+    shutil.copy(source, named)
+    sizes = {}
+    for fmt, quality in (("JPEG", 60), ("WebP", 60), ("JPEG", 95)):
+        out, *_ = _restore(client, named, rescale=1, output_format=fmt, quality=quality)
+        assert Path(out).name == f"Grandma 1962_restored.{'jpg' if fmt == 'JPEG' else 'webp'}"
+        assert Image.open(out).format == fmt.upper()
+        sizes[fmt, quality] = Path(out).stat().st_size
+    assert sizes["JPEG", 60] < sizes["JPEG", 95] < Path(png).stat().st_size
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="GIF"):
+        _restore(client, named, output_format="GIF")
+
+
+def test_the_api_page_labels_every_output_and_its_example_runs(app_url):
+    import json
+
+    from gradio_client import Client, handle_file
+
+    with urllib.request.urlopen(app_url + "gradio_api/info") as response:
+        info = json.load(response)
+    for endpoint in ("/restore", "/restore_batch"):
+        labels = [r["label"] for r in info["named_endpoints"][endpoint]["returns"]]
+        assert all(label and not label.startswith("value_") for label in labels), labels
+    example = info["named_endpoints"]["/restore"]["parameters"][0]["example_input"]["url"]
+    assert example.startswith(app_url) and Path(example).name in _app_module().EXAMPLE_NAMES
+    # as the API page shows it: the client fetches the example from this server, uploads it, restores it
+    restored, _, summary, _, _ = Client(app_url, verbose=False).predict(handle_file(example), api_name="/restore")
+    assert Image.open(restored).format == "PNG" and "found" in summary
+
+
+def test_several_photos_at_once(client, tmp_path):
+    from gradio_client import handle_file
+
+    one, two = photos("hq_photos", 2)
+    bundle = tmp_path / "family.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.write(two, f"album/{two.name}")
+        z.writestr("album/broken.png", b"not an image")
+        z.writestr("album/readme.txt", b"ignored: not an image")
+    archive, summary = client.predict(
+        [handle_file(str(one)), handle_file(str(bundle))], output_format="WebP", rescale=1, api_name="/restore_batch"
+    )
+    assert summary.startswith("**2 of 3 photos restored**") and "broken.png" in summary
+    assert "not restored: The file is not an image that can be read." in summary
+    with zipfile.ZipFile(archive) as results:
+        assert results.namelist() == [f"{one.stem}_restored.webp", f"{two.stem}_restored.webp"]
+        assert Image.open(results.open(f"{two.stem}_restored.webp")).size == Image.open(two).size
+
+
+def test_batch_and_face_limits_hold(tmp_path):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    env = {"GFPGAN_MAX_BATCH_PHOTOS": "2", "GFPGAN_MAX_FACES": "3", "GFPGAN_CACHE_EXAMPLES": "0"}
+    with running_app(tmp_path, env=env) as server:
+        client = Client(server.url, verbose=False)
+        three = [handle_file(str(p)) for p in photos("hq_photos", 3)]
+        with pytest.raises(AppError, match="3 photos were sent; at most 2 can be restored at once"):
+            client.predict(three, api_name="/restore_batch")
+        with pytest.raises(AppError, match="upload one or more photos"):
+            client.predict([], api_name="/restore_batch")
+        group = REPO / "examples" / "group_composite.jpg"
+        _, gallery, summary, _, _ = _restore(client, group, rescale=1)
+        assert len(gallery) == 3 and "5 faces found; the 3 largest were restored." in summary
+
+
+def test_the_readme_curl_recipe_runs_as_copied(app_url, tmp_path):
+    if shutil.which("curl") is None:
+        pytest.skip("no curl on this machine")
+    readme = (REPO / "README.md").read_text()
+    recipe = readme[readme.index("URL=http://127.0.0.1:7860") :].split("```")[0]
+    recipe = recipe.replace("URL=http://127.0.0.1:7860", f"URL={app_url.rstrip('/')}", 1)
+    shutil.copy(REPO / "examples" / "grace_hopper_degraded.jpg", tmp_path / "old_photo.jpg")
+    run = subprocess.run(["bash", "-c", recipe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert "event: complete" in run.stdout, run.stdout + run.stderr
+    assert "old_photo_restored.png" in run.stdout

@@ -9,17 +9,17 @@ import pytest
 
 from conftest import REPO, fetch_recorder, photos
 
-ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False]
+ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False, "PNG", 90]
 
 
-def _call(url, image, args=ARGS):
-    """POST /gradio_api/call/restore and read its event stream: (status, event, data)."""
-    start = httpx.post(f"{url}gradio_api/call/restore", json={"data": [image, *args]}, timeout=30)
+def _call(url, image, args=ARGS, endpoint="restore"):
+    """POST /gradio_api/call/ENDPOINT and read its event stream: (status, event, data)."""
+    start = httpx.post(f"{url}gradio_api/call/{endpoint}", json={"data": [image, *args]}, timeout=30)
     if start.status_code != 200:
         return start.status_code, None, start.json()
     event_id = start.json()["event_id"]
     event, data = None, None
-    with httpx.stream("GET", f"{url}gradio_api/call/restore/{event_id}", timeout=120) as stream:
+    with httpx.stream("GET", f"{url}gradio_api/call/{endpoint}/{event_id}", timeout=120) as stream:
         for line in stream.iter_lines():
             if line.startswith("event:"):
                 event = line.split(":", 1)[1].strip()
@@ -114,7 +114,23 @@ def test_file_route_serves_nothing_outside_gradios_cache(app_server, outside_ima
 
 def test_only_the_restore_endpoint_is_public(app_server):
     info = httpx.get(f"{app_server.url}gradio_api/info", timeout=30).json()
-    assert list(info["named_endpoints"]) == ["/restore"] and not info["unnamed_endpoints"]
+    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch"] and not info["unnamed_endpoints"]
+
+
+def test_the_batch_endpoint_takes_only_uploads_and_fetches_nothing(app_server, outside_image):
+    upload = {"path": _upload(app_server.url, photos("hq_photos", 1)[0]), "meta": {"_type": "gradio.FileData"}}
+    status, event, data = _call(app_server.url, [upload], endpoint="restore_batch")
+    assert (status, event) == (200, "complete") and "1 of 1 photos restored" in data[1], data
+    with fetch_recorder() as (loopback, hits):
+        for bad in (
+            {"path": str(outside_image)},
+            {"path": loopback, "meta": {"_type": "gradio.FileData"}},
+            {"path": f"{app_server.url}gradio_api/file={outside_image}"},  # this server's file route, not an upload
+            {"path": "x.zip", "url": "data:application/zip;base64,UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="},
+        ):
+            status, event, data = _call(app_server.url, [upload, bad], endpoint="restore_batch")
+            assert _refused(status, event, data), (bad, status, data)
+        assert hits == []
 
 
 @pytest.mark.parametrize(
@@ -126,7 +142,8 @@ def test_only_the_restore_endpoint_is_public(app_server):
         (3, [1, 2], "Fidelity weight"),
         (1, "v9", "Unknown model 'v9'"),
         (1, "/etc/passwd", "Unknown model 'passwd'"),  # no path is echoed back, even the client's own
-        (1, None, "Unknown model"),
+        (9, "GIF", "not in the list of choices"),
+        (10, 500, "maximum value"),
         (4, "yes", "expected true or false"),
         (6, "mtcnn", "not in the list of choices"),
         (7, 5, "maximum value"),
@@ -161,7 +178,7 @@ def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
     )
     with running_app(folder, env={"GFPGAN_CLAIM_S": "2"}) as server:
         big = _upload(server.url, picture)
-        slow = [{"path": big}, "custom", 4, 1.0, False, False, "yunet", 0.6, False]  # a few seconds each
+        slow = [{"path": big}, "custom", 4, 1.0, False, False, "yunet", 0.6, False, "PNG", 90]  # a few seconds each
         for _ in range(6):
             assert (
                 httpx.post(f"{server.url}gradio_api/call/restore", json={"data": slow}, timeout=30).status_code == 200

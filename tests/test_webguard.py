@@ -68,3 +68,19 @@ def test_the_pages_instant_events_do_not_count_against_a_visitor():
     assert [client.post(f"{INSTANT_ROUTES[0]}x", json={}).status_code for _ in range(5)] == [200] * 5
     assert client.post(f"{QUEUED_ROUTES[1]}x", json={}).status_code == 200
     assert client.post(f"{QUEUED_ROUTES[1]}x", json={}).status_code == 429
+
+
+def test_links_to_the_servers_own_received_files_are_used_without_a_fetch():
+    from gfpgan_core.webguard import localize_own_files, refusal
+
+    received = {"/cache/abc/example.jpg"}
+    own = {"path": "https://app.example/gradio_api/file=/cache/abc/example.jpg", "meta": {"_type": "gradio.FileData"}}
+    other = {"path": "https://app.example/gradio_api/file=/etc/passwd"}
+    remote = {"url": "https://elsewhere.example/face.jpg", "path": "https://elsewhere.example/face.jpg"}
+    data = {"data": [own, other, remote]}
+    assert localize_own_files(data, received.__contains__)
+    assert own["path"] == "/cache/abc/example.jpg" and own["url"] is None
+    assert refusal(own, received.__contains__) is None
+    assert "URLs are refused" in refusal(other, received.__contains__)  # not received: stays a refused link
+    assert "URLs are refused" in refusal(remote, received.__contains__)
+    assert not localize_own_files({"data": [dict(other)]}, received.__contains__)
