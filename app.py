@@ -216,7 +216,7 @@ def expected_wait(
     model_key: str | None,
     rescale: float,
     detector: str,
-    threshold: float,
+    threshold: float | None,
     aligned: bool,
 ) -> str:
     """What a visitor can expect before pressing Restore: the faces found and, once this server has
@@ -232,7 +232,8 @@ def expected_wait(
             faces = 1
         else:
             restorer = service.get(model_key or "", detector=detector, upsampler="auto")
-            found = restorer.detector.detect(to_uint8(resize(picture.rgb, (w, h))), float(threshold))
+            level = restorer.detection_threshold(RestoreOptions(detection_threshold=threshold))
+            found = restorer.detector.detect(to_uint8(resize(picture.rgb, (w, h))), level)
             faces = len(select_faces(found, (w, h), min_face_size=DEFAULTS.min_face_size, max_faces=limits.max_faces))
     except GFPGANError:
         return ""
@@ -462,6 +463,13 @@ class Slider(_ValidatedInput, gr.Slider):
         return "slider"
 
 
+class OptionalSlider(Slider):
+    """A slider whose API value may also be null: the engine's own default (the page always sends a number)."""
+
+    def preprocess(self, payload):  # type: ignore[no-untyped-def]
+        return None if payload is None else super().preprocess(payload)
+
+
 class Dropdown(_ValidatedInput, gr.Dropdown):
     @classmethod
     def get_block_name(cls) -> str:
@@ -628,7 +636,7 @@ def _page_options(
     weight: float,
     only_center_face: bool,
     background: bool,
-    threshold: float,
+    threshold: float | None,
     aligned: bool,
 ) -> RestoreOptions:
     """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
@@ -638,8 +646,8 @@ def _page_options(
         only_center_face=bool(only_center_face),
         upsample_background=bool(background),
         aligned=bool(aligned),
-        detection_threshold=float(threshold),
-        fallback_threshold=min(FALLBACK_THRESHOLD, float(threshold)),
+        detection_threshold=None if threshold is None else float(threshold),  # None: the detector's own
+        fallback_threshold=FALLBACK_THRESHOLD if threshold is None else min(FALLBACK_THRESHOLD, float(threshold)),
         max_faces=limits.max_faces,
         max_input_pixels=limits.max_input_pixels,
         max_output_pixels=limits.max_output_pixels,
@@ -705,7 +713,7 @@ def build_demo(
         only_center_face,
         background,
         detector,
-        threshold=DEFAULTS.detection_threshold,
+        threshold=None,
         aligned=DEFAULTS.aligned,
         output_format="PNG",
         quality=DEFAULT_QUALITY,
@@ -722,7 +730,8 @@ def build_demo(
             only_center_face: restore only the face nearest the centre of the photo.
             background: upscale the background with Real-ESRGAN when available (else Lanczos).
             detector: face detector: "auto", "retinaface" or "yunet".
-            threshold: detection sensitivity: faces scoring at least this are restored (lower finds more).
+            threshold: detection sensitivity: faces scoring at least this are restored (lower finds more);
+                null takes the detector's calibrated value (YuNet 0.65, RetinaFace 0.97).
             aligned: the photo is a single face already cropped and aligned like FFHQ (no detection).
             output_format: the restored image's file format: "PNG" (lossless), "JPEG" or "WebP".
             quality: JPEG and WebP quality, 1 to 100.
@@ -760,7 +769,7 @@ def build_demo(
         only_center_face,
         background,
         detector,
-        threshold=DEFAULTS.detection_threshold,
+        threshold=None,
         aligned=DEFAULTS.aligned,
         output_format="PNG",
         quality=DEFAULT_QUALITY,
@@ -889,12 +898,13 @@ def build_demo(
                         label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
                     )
                     detector = Radio(list(DETECTORS), value="auto", label="Face detector")
-                    threshold = Slider(
+                    threshold = OptionalSlider(
                         0.1,
                         0.99,
-                        value=DEFAULTS.detection_threshold,
-                        step=0.05,
-                        label="Detection threshold (lower finds more faces; when none is found, "
+                        value=service.detection_threshold("auto"),  # the calibrated value of this server's detector
+                        step=0.01,
+                        label="Detection threshold (set to the detector's calibrated value; lower finds more faces; "
+                        "when none is found, "
                         f"the page looks again at {FALLBACK_THRESHOLD:g})",
                         elem_id="threshold",
                     )
@@ -997,6 +1007,14 @@ def build_demo(
             stops.ask(request.session_hash)
             return "Stopped."
 
+        def calibrated(name: str) -> float | dict:
+            """A new detector: the threshold slider moves to its calibrated value (unchanged if it can't load)."""
+            try:
+                return service.detection_threshold(name)
+            except GFPGANError:
+                return gr.update()
+
+        detector.change(calibrated, inputs=detector, outputs=threshold, api_visibility="private", queue=False)
         stop.click(stop_now, outputs=summary, cancels=[restoring, batch], api_visibility="private", queue=False)
         model.change(
             lambda key: f"Model selected: **{key}**.",

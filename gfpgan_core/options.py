@@ -48,7 +48,9 @@ class RestoreOptions:
             downscaled up to 8x, where the face box (277 px in the crop) is about 35 px. Smaller faces
             would be invented rather than restored. (The official tool skips only faces whose eyes are
             under 5 px apart, about an 11 px box.)
-        detection_threshold: keep detections scoring at least this, in [0, 1].
+        detection_threshold: keep detections scoring at least this, in [0, 1]; None (the default)
+            takes the detector's own calibrated value (YuNet 0.65, RetinaFace 0.97: their scores
+            differ; the README has the measured table).
         fallback_threshold: when no face is found, detect once more at this lower threshold (with a
             note), or never when None.
         max_faces: restore at most this many faces (the largest), or all when None.
@@ -68,7 +70,7 @@ class RestoreOptions:
     only_center_face: bool = False
     aligned: bool = False
     min_face_size: float = 16.0
-    detection_threshold: float = 0.6
+    detection_threshold: float | None = None
     fallback_threshold: float | None = None
     max_faces: int | None = None
     batch_size: int = 4
@@ -85,7 +87,7 @@ class RestoreOptions:
             (1 <= self.upscale <= MAX_UPSCALE, f"upscale must be between 1 and {MAX_UPSCALE:g}, not {self.upscale}"),
             (0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
             (
-                0 <= self.detection_threshold <= 1,
+                self.detection_threshold is None or 0 <= self.detection_threshold <= 1,
                 f"detection_threshold must be between 0 and 1, not {self.detection_threshold}",
             ),
             (

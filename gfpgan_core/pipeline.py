@@ -305,18 +305,25 @@ class Restorer:
             )
         return pic, scale
 
+    def detection_threshold(self, opts: RestoreOptions) -> float:
+        """The threshold ``opts`` asks for, or this restorer's detector's own calibrated default."""
+        if opts.detection_threshold is not None:
+            return opts.detection_threshold
+        return float(getattr(self.detector, "default_threshold", 0.6))  # 0.6: a detector of one's own
+
     def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> tuple[list[Detection], int]:
         """(faces to restore, left to right; how many large enough faces were found)."""
         rgb = to_uint8(pic.rgb)
-        found = self.detector.detect(rgb, opts.detection_threshold)
+        threshold = self.detection_threshold(opts)
+        found = self.detector.detect(rgb, threshold)
         fallback = opts.fallback_threshold
         none_usable = not any(f.size >= opts.min_face_size for f in found)
-        if fallback is not None and fallback < opts.detection_threshold and none_usable:
+        if fallback is not None and fallback < threshold and none_usable:
             retry = self.detector.detect(rgb, fallback)
             if any(f.size >= opts.min_face_size for f in retry):
                 found = retry
                 notes.append(
-                    f"No face scored {opts.detection_threshold:g}; these were found at the lower "
+                    f"No face scored {threshold:g}; these were found at the lower "
                     f"detection threshold {fallback:g}, with less confidence."
                 )
         faces = select_faces(found, pic.size, opts.only_center_face, opts.min_face_size, opts.max_faces)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from . import zoo
 from .devices import pick_device
 from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
+from .faces import FaceDetector
 from .options import DETECTORS, UPSAMPLERS, check_choice
 from .parts import build_detector, build_parser, build_upsampler, load_face_model
 from .pipeline import Restorer
@@ -149,15 +150,21 @@ class ModelService:
         self.check_key(key)
         return self._part("model", key, lambda: self._face_model(key))[1]
 
+    def _detector(self, name: str) -> tuple[FaceDetector, str | None]:
+        return self._part("detector", name, lambda: build_detector(name, self.device, self.weights_dir, self.download))
+
+    def detection_threshold(self, detector: str = "auto") -> float:
+        """The calibrated default threshold of the detector that ``detector`` is on this server."""
+        check_choice("detector", detector, DETECTORS)
+        return self._detector(detector)[0].default_threshold
+
     def get(self, key: str, detector: str = "auto", upsampler: str = "auto") -> Restorer:
         """A restorer for model ``key`` with the named detector and background upsampler."""
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
         self.check_key(key)
         net, name = self._part("model", key, lambda: self._face_model(key))
-        det, det_note = self._part(
-            "detector", detector, lambda: build_detector(detector, self.device, self.weights_dir, self.download)
-        )
+        det, det_note = self._detector(detector)
         ups, ups_note = self._part(
             "upsampler",
             upsampler,

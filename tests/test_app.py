@@ -545,3 +545,15 @@ def test_the_readme_curl_recipe_runs_as_copied(app_url, tmp_path):
     run = subprocess.run(["bash", "-c", recipe], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert "event: complete" in run.stdout, run.stdout + run.stderr
     assert "old_photo_restored.png" in run.stdout
+
+
+def test_the_threshold_slider_starts_at_the_servers_detectors_calibrated_value(tmp_path, tiny_checkpoint):
+    from gfpgan_core.faces import YuNetDetector
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)  # no RetinaFace
+    demo = app.build_demo(service)
+    slider = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "threshold")
+    assert slider.value == YuNetDetector.default_threshold
+    assert slider.preprocess(None) is None and slider.preprocess(0.5) == 0.5  # API null: the detector's own

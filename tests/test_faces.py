@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from conftest import photos
+from conftest import DATA, photos
 from gfpgan_core.faces import (
     FFHQ_TEMPLATE_512,
     Detection,
@@ -147,3 +147,48 @@ def test_default_alignment_is_the_least_squares_fit_of_all_five_points():
             assert np.abs(crop - np.clip(expected, 0, 1)).max() < 2e-3
         checked += 1
     assert checked >= 5
+
+
+def test_the_detection_threshold_defaults_to_the_detectors_calibrated_value():
+    from conftest import IdentityRestorer
+    from gfpgan_core import Restorer
+    from gfpgan_core.faces import RetinaFaceDetector, YuNetDetector
+
+    assert (YuNetDetector.default_threshold, RetinaFaceDetector.default_threshold) == (0.65, 0.97)
+    seen = []
+
+    class Recording:
+        name = "recording"
+        default_threshold = 0.42
+
+        def detect(self, rgb, threshold):
+            seen.append(threshold)
+            return []
+
+    restorer = Restorer(IdentityRestorer(), detector=Recording(), device="cpu")
+    image = np.zeros((64, 64, 3), np.uint8)
+    restorer.restore(image, upscale=1)
+    restorer.restore(image, upscale=1, detection_threshold=0.5)
+    assert seen == [0.42, 0.5]
+
+
+@pytest.mark.slow
+def test_yunets_default_is_the_measured_one():
+    """The README's threshold table, recomputed: over the hand-labelled detections in the shared photos,
+    0.6 keeps 3 non-faces and misses 11 faces, 0.65 (the default) 1 and 11, 0.7 none and 13 (of 858)."""
+    from thresholds import labelled_detections, load_labels
+
+    from gfpgan_core.faces import YuNetDetector
+
+    if not (DATA / "photos").is_dir():
+        pytest.skip("../shared/data is absent: the labels describe its photos")
+    found = labelled_detections(YuNetDetector(), load_labels())
+
+    def errors(threshold):
+        false = sum(score >= threshold and label == "not a face" for score, label in found)
+        missed = sum(score < threshold and label == "face" for score, label in found)
+        return false, missed
+
+    assert sum(label == "face" for _, label in found) == 858
+    assert errors(0.6) == (3, 11) and errors(0.7) == (0, 13)
+    assert errors(YuNetDetector.default_threshold) == (1, 11)  # the fewest errors of all

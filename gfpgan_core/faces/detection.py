@@ -32,6 +32,7 @@ class Detection:
 
 class FaceDetector(Protocol):
     name: str
+    default_threshold: float  # calibrated per detector: their scores mean different things
 
     def detect(self, rgb: np.ndarray, threshold: float) -> list[Detection]:
         """Faces in an (H, W, 3) uint8 RGB image with score >= threshold."""
@@ -61,6 +62,10 @@ class YuNetDetector:
     """
 
     name = "yunet"
+    # Measured on the 175 photos of ../shared/data (926 detections >= 16 px at 0.3, labelled by hand;
+    # benchmarks/thresholds.py), the fewest errors: 0.6 kept 3 non-faces and missed 11 faces, 0.65
+    # kept 1 and missed 11 (of 858), 0.7 kept none and missed 13 (a clear selfie face scores 0.69).
+    default_threshold = 0.65
 
     def __init__(self, max_side: int = 1280) -> None:
         from yuface.yuface import detect as c_detect  # the raw call: int16 coordinates, no warning
@@ -96,6 +101,9 @@ class RetinaFaceDetector:
     """facexlib's RetinaFace-ResNet50 with weights we fetched and verified ourselves."""
 
     name = "retinaface"
+    # The official GFPGAN's value (facexlib's RetinaFace gives real faces 0.99+); not measured here,
+    # where its weights cannot be downloaded: benchmarks/thresholds.py measures it where they exist.
+    default_threshold = 0.97
 
     def __init__(self, weights: str, device: torch.device | str = "cpu") -> None:
         from facexlib.detection.retinaface import RetinaFace  # architecture only; loading is ours
