@@ -37,6 +37,7 @@ from gfpgan_core.archives import ArchiveLimits, ResultArchive, image_entries, is
 from gfpgan_core.background import output_size
 from gfpgan_core.diskbudget import DiskBudget
 from gfpgan_core.errors import as_sentence
+from gfpgan_core.expressions import EXPRESSIONS, expression_row, expressions_csv
 from gfpgan_core.faces import select_faces
 from gfpgan_core.images import encode, resize, to_uint8
 from gfpgan_core.options import DETECTORS
@@ -56,15 +57,20 @@ EXAMPLE_NAMES = (
 EXAMPLES = [str(HERE / "examples" / name) for name in EXAMPLE_NAMES if (HERE / "examples" / name).is_file()]
 DEFAULTS = RestoreOptions()
 
+# the page's progress bar: (stage, its share of the bar, what the page says), in the order they run
+_BAR = (
+    ("decode", 0.04, "Reading the image"),
+    ("detect", 0.04, "Detecting faces"),
+    ("align", 0.02, "Aligning faces"),
+    ("restore", 0.55, "Restoring faces"),
+    ("upsample", 0.15, "Upsampling the background"),
+    ("paste", 0.05, "Pasting faces back"),
+    ("expressions", 0.05, "Reading expressions"),
+    ("encode", 0.10, "Saving the results"),  # the page's own stage, after the engine's
+)
 # stage -> (share of the bar done when it starts, its share, what the page says)
 PROGRESS_STAGES: dict[str, tuple[float, float, str]] = {
-    "decode": (0.00, 0.04, "Reading the image"),
-    "detect": (0.04, 0.04, "Detecting faces"),
-    "align": (0.08, 0.02, "Aligning faces"),
-    "restore": (0.10, 0.60, "Restoring faces"),
-    "upsample": (0.70, 0.15, "Upsampling the background"),
-    "paste": (0.85, 0.05, "Pasting faces back"),
-    "encode": (0.90, 0.10, "Saving the results"),  # the page's own stage, after the engine's
+    stage: (sum(share for _, share, _ in _BAR[:i]), share, label) for i, (stage, share, label) in enumerate(_BAR)
 }
 ABOUT = """
 **What it does.** Each face is found, aligned and passed through GFPGAN, a network that removes blur,
@@ -75,6 +81,10 @@ one pass; the face is pasted back and the rest of the photo is upscaled.
 invented to look like a face, and can differ from the person's. Do not use the results to identify
 anyone, as evidence, or as a record of what someone looked like. Very small or side-on faces, heavy
 damage and unusual faces fare worst; faces under 16 px are left as they are.
+
+**Expressions** (optional, under Advanced) are read by a small classifier trained on FER-2013
+(posed, low-resolution faces; about 66% accurate there). A facial expression is not a feeling, and
+restoration can change it: both are shown. Not for decisions about people.
 
 **Credits.** GFPGAN: Xintao Wang, Yu Li, Honglun Zhang, Ying Shan, *Towards Real-World Blind Face
 Restoration with Generative Facial Prior*, CVPR 2021 ([paper](https://arxiv.org/abs/2101.04061),
@@ -334,8 +344,20 @@ def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, s
         pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
         path = write_image(out_dir / f"face_{i:02d}.jpg", Picture(pair), quality=PREVIEW_QUALITY)
         side = max(face.box[2] - face.box[0], face.box[3] - face.box[1])
-        gallery.append((str(path), f"Face {i} · {face.score:.2f} · {side:.0f} px"))
+        before, after = face.expression_before, face.expression_after
+        if before is not None and after is not None:  # what the visitor asked to see, in place of score and size
+            caption = f"Face {i} · {before.top} {before.confidence:.0%} → {after.top} {after.confidence:.0%}"
+        else:
+            caption = f"Face {i} · {face.score:.2f} · {side:.0f} px"
+        gallery.append((str(path), caption))
     return gallery
+
+
+def face_expressions(result: RestorationResult, stem: str) -> list[dict[str, object]] | None:
+    """A record per face (top class and probabilities before and after), or None when not asked for."""
+    if not result.faces or result.faces[0].expression_after is None:
+        return None
+    return [expression_row(stem, i, f.box, f.expression_before, f.expression_after) for i, f in enumerate(result.faces)]
 
 
 def write_faces_zip(result: RestorationResult, path: Path, stem: str) -> str | None:
@@ -359,6 +381,7 @@ class PageResult:
     gallery: list[tuple[str, str]]
     before_after: tuple[str, str]
     faces_zip: str | None
+    expressions: list[dict[str, object]] | None = None  # a record per face, when asked for
     summary: str = ""
 
     def files(self) -> list[str]:
@@ -366,7 +389,7 @@ class PageResult:
 
     def outputs(self) -> tuple:
         """The values of the page's outputs, in their order."""
-        return self.download, self.gallery, self.summary, self.before_after, self.faces_zip
+        return self.download, self.gallery, self.summary, self.before_after, self.faces_zip, self.expressions
 
 
 def status_line(service: ModelService) -> str:
@@ -423,7 +446,8 @@ def write_outputs(
         before = write_image(out_dir / "before.jpg", _preview(picture, preview), quality=PREVIEW_QUALITY)
         after = write_image(out_dir / "after.jpg", _preview(result.picture, preview), quality=PREVIEW_QUALITY)
         faces_zip = write_faces_zip(result, out_dir / f"{stem}_faces.zip", stem)
-        return PageResult(str(download), build_gallery(result, out_dir), (str(before), str(after)), faces_zip)
+        gallery = build_gallery(result, out_dir)
+        return PageResult(str(download), gallery, (str(before), str(after)), faces_zip, face_expressions(result, stem))
     except OSError as exc:
         shutil.rmtree(out_dir, ignore_errors=True)
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -638,6 +662,7 @@ def _page_options(
     background: bool,
     threshold: float | None,
     aligned: bool,
+    expressions: bool = False,
 ) -> RestoreOptions:
     """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
     return RestoreOptions(
@@ -651,6 +676,7 @@ def _page_options(
         max_faces=limits.max_faces,
         max_input_pixels=limits.max_input_pixels,
         max_output_pixels=limits.max_output_pixels,
+        expressions=bool(expressions),
     )
 
 
@@ -717,6 +743,7 @@ def build_demo(
         aligned=DEFAULTS.aligned,
         output_format="PNG",
         quality=DEFAULT_QUALITY,
+        expressions=False,
         request: gr.Request = None,  # type: ignore[assignment]  # given by Gradio, not an API input
         progress=gr.Progress(),  # noqa: B008 (Gradio's pattern)
     ):
@@ -735,15 +762,20 @@ def build_demo(
             aligned: the photo is a single face already cropped and aligned like FFHQ (no detection).
             output_format: the restored image's file format: "PNG" (lossless), "JPEG" or "WebP".
             quality: JPEG and WebP quality, 1 to 100.
+            expressions: also read each face's expression (angry, disgust, fear, happy, sad, surprise,
+                neutral) on the input and on the restored face.
 
         Returns:
             The restored image (full resolution, named after the photo), a gallery of input | restored face
             pairs with captions, a one-line summary (faces, time, device, model, size), a before/after pair of
-            previews and a ZIP of the face crops (none when no face was restored).
+            previews, a ZIP of the face crops (none when no face was restored) and, with expressions, a
+            record per face (top class and probabilities before and after; else null).
         """
         started = time.perf_counter()
         try:
-            options = _page_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
+            options = _page_options(
+                limits, rescale, weight, only_center_face, background, threshold, aligned, expressions
+            )
             session = getattr(request, "session_hash", None)
             stops.clear(session)  # a Stop pressed before this run does not stop it
             report = progress_reporter(progress, limits.timeout_s, started, lambda: stops.take(session))
@@ -773,6 +805,7 @@ def build_demo(
         aligned=DEFAULTS.aligned,
         output_format="PNG",
         quality=DEFAULT_QUALITY,
+        expressions=False,
         request: gr.Request = None,  # type: ignore[assignment]
         progress=gr.Progress(),  # noqa: B008
     ):
@@ -780,12 +813,14 @@ def build_demo(
         /restore; one photo that fails is reported and the others go on.
 
         Returns:
-            A ZIP of the restored photos (none when no photo could be restored) and a summary with a line
-            per photo (faces, time, or why it was not restored).
+            A ZIP of the restored photos (with expressions.csv when expressions were asked for; none when no
+            photo could be restored) and a summary with a line per photo (faces, time, or why not restored).
         """
         started = time.perf_counter()
         try:
-            options = _page_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
+            options = _page_options(
+                limits, rescale, weight, only_center_face, background, threshold, aligned, expressions
+            )
             photos = collect_photos(files or [], limits)
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
@@ -793,6 +828,7 @@ def build_demo(
         stops.clear(session)
         suffix = OUTPUT_FORMATS.get(output_format, "png")
         rows: list[BatchRow] = []
+        expression_rows: list[dict[str, object]] = []
         halted = ""  # why the photos not reached yet are not restored
         out_dir = output_folder()
         try:
@@ -820,6 +856,7 @@ def build_demo(
                             f"{download_stem(name)}_restored.{suffix}", encode(result.picture, suffix, int(quality))
                         )
                         costs.update(result)
+                        expression_rows += face_expressions(result, download_stem(name)) or []
                         seconds = time.perf_counter() - photo_started
                         rows.append(BatchRow(name, "restored", max(result.faces_found, len(result.faces)), seconds))
                     except RequestStopped:
@@ -833,6 +870,8 @@ def build_demo(
                             rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
                     except GFPGANError as exc:
                         rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
+                if expressions and archive.count:
+                    archive.add("expressions.csv", expressions_csv(expression_rows).encode())
                 zip_path = archive.path if archive.count else None
         except OSError as exc:
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -912,6 +951,12 @@ def build_demo(
                         list(OUTPUT_FORMATS), value="PNG", label="Download format (PNG is lossless)", elem_id="format"
                     )
                     quality = Slider(1, 100, value=DEFAULT_QUALITY, step=1, label="JPEG / WebP quality")
+                    expressions = Checkbox(
+                        False,
+                        label="Read each face's expression, before and after (angry, disgust, fear, happy, sad, "
+                        "surprise, neutral)",
+                        elem_id="expressions",
+                    )
                 run = gr.Button(
                     "Restore" if default_key else "Restore (no model weights on this server: see above)",
                     variant="primary",
@@ -947,26 +992,22 @@ def build_demo(
                     elem_id="faces",
                 )
                 download = gr.File(label="Restored image (full resolution)", elem_id="download")
+                with gr.Row(visible=False) as expression_row:  # the face selected in the gallery
+                    expression_before = gr.Label(label="Expression before", num_top_classes=3, elem_id="expr-before")
+                    expression_after = gr.Label(label="Expression after", num_top_classes=3, elem_id="expr-after")
                 faces_zip = gr.File(label="All face crops (ZIP)", elem_id="faces-zip")
+                expressions_json = gr.JSON(
+                    label="Expressions per face (before and after)", elem_id="expressions-json", visible=False
+                )
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(ABOUT)
         image_in.uploads = demo.upload_file_set  # the same set Gradio's upload route fills
-        outputs = [download, gallery, summary, slider, faces_zip]
-        options = [
-            model,
-            rescale,
-            weight,
-            only_center,
-            background,
-            detector,
-            threshold,
-            aligned,
-            output_format,
-            quality,
-        ]
+        outputs = [download, gallery, summary, slider, faces_zip, expressions_json]
+        options = [model, rescale, weight, only_center, background, detector, threshold, aligned]
+        options += [output_format, quality, expressions]
 
-        def cleared() -> tuple[None, list, str, None, None]:
-            return None, [], "", None, None
+        def cleared() -> tuple[None, list, str, None, None, None]:
+            return None, [], "", None, None, None
 
         def expect(image_path, model_key, rescale, detector, threshold, aligned):  # type: ignore[no-untyped-def]
             """A new photo: clear the last result and say what to expect (faces, and the wait once known);
@@ -978,6 +1019,7 @@ def build_demo(
                 None,
                 [],
                 expected_wait(service, costs, limits, image_path, model_key, rescale, detector, threshold, aligned),
+                None,
                 None,
                 None,
             )
@@ -1014,6 +1056,27 @@ def build_demo(
             except GFPGANError:
                 return gr.update()
 
+        def face_expression(records, evt: gr.SelectData):  # type: ignore[no-untyped-def]
+            """The selected face's expression, before and after, as bar charts (nothing without expressions)."""
+            if not records or not isinstance(evt.index, int) or evt.index >= len(records):
+                return None, None
+            record = records[evt.index]
+            return tuple({c: float(record[f"{when}_{c}"]) for c in EXPRESSIONS} for when in ("before", "after"))
+
+        expressions.change(  # the expression outputs appear only once asked for
+            lambda on: (gr.update(visible=on), gr.update(visible=on)),
+            inputs=expressions,
+            outputs=[expression_row, expressions_json],
+            api_visibility="private",
+            queue=False,
+        )
+        gallery.select(
+            face_expression,
+            inputs=expressions_json,
+            outputs=[expression_before, expression_after],
+            api_visibility="private",
+            queue=False,
+        )
         detector.change(calibrated, inputs=detector, outputs=threshold, api_visibility="private", queue=False)
         stop.click(stop_now, outputs=summary, cancels=[restoring, batch], api_visibility="private", queue=False)
         model.change(

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx
 from appserver import REPO, start_app
 
-ARGS = ["custom", 1, 1.0, False, False, "yunet", 0.6, False, "PNG", 90]
+ARGS = ["custom", 1, 1.0, False, False, "yunet", 0.6, False, "PNG", 90, False]
 
 
 def rss_mb(pid: int) -> float:

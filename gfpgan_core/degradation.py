@@ -31,6 +31,17 @@ class DegradationConfig:
     color_jitter_shift: float = 20.0  # in 8-bit levels
     gray_prob: float = 0.01
 
+    @classmethod
+    def at_strength(cls, strength: float) -> DegradationConfig:
+        """The paper's ranges (strength 1) with their upper ends scaled: 0.5 is a milder set, 2 a harsher one."""
+        d = cls()
+        return cls(
+            blur_sigma=(d.blur_sigma[0], max(d.blur_sigma[0], d.blur_sigma[1] * strength)),
+            downsample_range=(d.downsample_range[0], max(1.0, d.downsample_range[1] * strength)),
+            noise_range=(0.0, d.noise_range[1] * strength),
+            jpeg_range=(max(5, min(100, round(100 - (100 - d.jpeg_range[0]) * strength))), 100),
+        )
+
 
 def gaussian_kernel(size: int, sigma_x: float, sigma_y: float, theta: float) -> np.ndarray:
     """Normalised (an)isotropic Gaussian kernel rotated by theta."""

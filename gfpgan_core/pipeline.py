@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -22,17 +23,18 @@ from torch import nn
 from .background import BackgroundUpsampler, LanczosUpsampler, output_size
 from .devices import pick_device
 from .errors import LandmarkError, OptionsError
+from .expressions import Expression, ExpressionClassifier
 from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
 from .faces.parsing import FaceParser
 from .images import ImageLike, Picture, is_visually_gray, load_picture, resize, resize_to, to_uint8
 from .options import RestoreOptions
-from .parts import build_detector, build_parser, build_upsampler, load_face_model
+from .parts import build_detector, build_expression_classifier, build_parser, build_upsampler, load_face_model
 from .paste import FacePatch, feathered_box, paste_faces
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total) for the stages of :data:`STAGES`; it may raise to stop the request."""
-STAGES = ("decode", "detect", "align", "restore", "upsample", "paste")
+STAGES = ("decode", "detect", "align", "restore", "upsample", "paste", "expressions")
 T = TypeVar("T")
 
 
@@ -45,6 +47,8 @@ class RestoredFace:
     score: float
     input_crop: np.ndarray
     restored_crop: np.ndarray
+    expression_before: Expression | None = None  # with ``RestoreOptions(expressions=True)``
+    expression_after: Expression | None = None
 
 
 @dataclass
@@ -113,6 +117,7 @@ class Restorer:
         half: bool | None = None,
         model_name: str = "custom",
         notes: list[str] | None = None,
+        expressions: ExpressionClassifier | Callable[[], ExpressionClassifier] | None = None,
     ) -> None:
         self.device = pick_device(device)
         self.half = (self.device.type == "cuda") if half is None else half
@@ -124,6 +129,19 @@ class Restorer:
         self.parser = parser
         self.model_name = model_name
         self.notes = list(notes or [])
+        self._expressions = expressions
+        self._expressions_lock = threading.Lock()
+
+    @property
+    def expressions(self) -> ExpressionClassifier:
+        """The expression classifier: the one given, or made by the factory given, or built, on first use."""
+        if not isinstance(self._expressions, ExpressionClassifier):
+            with self._expressions_lock:
+                if self._expressions is None:
+                    self._expressions = build_expression_classifier(self.device)
+                elif not isinstance(self._expressions, ExpressionClassifier):
+                    self._expressions = self._expressions()
+        return self._expressions
 
     # ------------------------------------------------------------------ construction
     @staticmethod
@@ -261,6 +279,8 @@ class Restorer:
             RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, to_uint8(c), to_uint8(r))
             for f, c, r in zip(faces, crops, restored, strict=True)
         ]
+        if opts.expressions and records:
+            records = req.stage("expressions", self._with_expressions, records)
         return req.finish(picture, records, scale, found)
 
     def _restore_aligned(
@@ -279,7 +299,17 @@ class Restorer:
         face = RestoredFace(
             np.array([0, 0, w, h], np.float32), landmarks.astype(np.float32), 1.0, to_uint8(crop), to_uint8(restored)
         )
-        return req.finish(_with_pixels(pic, out), [face], scale)
+        faces = req.stage("expressions", self._with_expressions, [face]) if opts.expressions else [face]
+        return req.finish(_with_pixels(pic, out), faces, scale)
+
+    def _with_expressions(self, faces: list[RestoredFace]) -> list[RestoredFace]:
+        """The faces with their expression on the input crop and on the restored crop (one batch)."""
+        found = self.expressions.classify([f.input_crop for f in faces] + [f.restored_crop for f in faces])
+        n = len(faces)
+        return [
+            replace(face, expression_before=before, expression_after=after)
+            for face, before, after in zip(faces, found[:n], found[n:], strict=True)
+        ]
 
     # ------------------------------------------------------------------ the stages
     @staticmethod

@@ -17,9 +17,10 @@ from typing import Any, TypeVar
 from . import zoo
 from .devices import pick_device
 from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
+from .expressions import ExpressionClassifier
 from .faces import FaceDetector
 from .options import DETECTORS, UPSAMPLERS, check_choice
-from .parts import build_detector, build_parser, build_upsampler, load_face_model
+from .parts import build_detector, build_expression_classifier, build_parser, build_upsampler, load_face_model
 from .pipeline import Restorer
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,9 @@ class ModelService:
         check_choice("detector", detector, DETECTORS)
         return self._detector(detector)[0].default_threshold
 
+    def expression_classifier(self) -> ExpressionClassifier:
+        return self._part("expressions", "fer", lambda: build_expression_classifier(self.device))
+
     def get(self, key: str, detector: str = "auto", upsampler: str = "auto") -> Restorer:
         """A restorer for model ``key`` with the named detector and background upsampler."""
         check_choice("detector", detector, DETECTORS)
@@ -183,6 +187,7 @@ class ModelService:
             half=self.half,
             model_name=name,
             notes=notes,
+            expressions=self.expression_classifier,  # built once, on the first request that asks
         )
 
     def warm_up(self) -> None:

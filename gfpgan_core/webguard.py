@@ -232,9 +232,12 @@ class PayloadGuard:
         if mcp:
             reasons = [r] if (r := tool_call_refusal(data)) else []
         else:
-            if localize_own_files(data, self.is_received):
+            # the inputs: Gradio reads files only there (a gallery's select event echoes the selected
+            # output's path in "event_data", which no handler opens)
+            inputs = data.get("data") if isinstance(data, dict) and "data" in data else data
+            if localize_own_files(inputs, self.is_received):
                 body = bytearray(json.dumps(data).encode())
-            reasons = [r for p in file_payloads(data) if (r := refusal(p, self.is_received))]
+            reasons = [r for p in file_payloads(inputs) if (r := refusal(p, self.is_received))]
         if reasons:
             log.warning(f"refused an API call: {reasons[0]}")
             await _refuse(send, 400, reasons[0])

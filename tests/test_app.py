@@ -35,7 +35,7 @@ def _restore(client, path, **kw):
 
 def test_restore_endpoint_on_a_real_photo(client):
     photo = max(photos("photos", 6), key=lambda p: p.stat().st_size)
-    restored, gallery, summary, (before, after), _ = _restore(client, photo)
+    restored, gallery, summary, (before, after), _, _ = _restore(client, photo)
     w, h = Image.open(photo).size
     assert Image.open(restored).size == (2 * w, 2 * h)
     assert Image.open(restored).format == "PNG"
@@ -52,24 +52,24 @@ def test_odd_inputs(client, tmp_path):
     rgb = Image.open(src).convert("RGB")
     gray = tmp_path / "gray.png"
     rgb.convert("L").save(gray)
-    out, _, _, _, _ = _restore(client, gray, rescale=1)
+    out, _, _, _, _, _ = _restore(client, gray, rescale=1)
     assert Image.open(out).mode in ("L", "I;16", "I")
 
     rgba = tmp_path / "rgba.png"
     arr = np.dstack([np.asarray(rgb), np.full(rgb.size[::-1], 128, np.uint8)])
     Image.fromarray(arr).save(rgba)
-    out, _, _, _, _ = _restore(client, rgba, rescale=1)
+    out, _, _, _, _, _ = _restore(client, rgba, rescale=1)
     assert Image.open(out).mode == "RGBA" and np.asarray(Image.open(out))[..., 3].mean() == pytest.approx(128, abs=1)
 
     noface = tmp_path / "noface.png"
     Image.fromarray(np.full((80, 120, 3), 90, np.uint8)).save(noface)
-    out, gallery, summary, _, faces_zip = _restore(client, noface)
+    out, gallery, summary, _, faces_zip, _ = _restore(client, noface)
     assert Image.open(out).size == (240, 160) and gallery == [] and "No face found" in summary
     assert faces_zip is None  # no face, no ZIP of faces
 
     big = tmp_path / "big.jpg"
     Image.fromarray(np.asarray(rgb.resize((3000, 2000)))).save(big, quality=80)
-    out, _, summary, _, _ = _restore(client, big, rescale=1)
+    out, _, summary, _, _, _ = _restore(client, big, rescale=1)
     assert "downscaled" in summary and Image.open(out).size[0] * Image.open(out).size[1] <= 4_000_000 * 1.01
 
 
@@ -82,7 +82,7 @@ def test_errors_are_readable_and_the_server_keeps_serving(client, tmp_path):
         _restore(client, bad)
     with pytest.raises(AppError, match="maximum value 4"):
         _restore(client, photos("hq_photos", 1)[0], rescale=20)
-    out, _, _, _, _ = _restore(client, photos("hq_photos", 1)[0], rescale=1)
+    out, _, _, _, _, _ = _restore(client, photos("hq_photos", 1)[0], rescale=1)
     assert Path(out).is_file()
 
 
@@ -177,6 +177,19 @@ def test_page_in_a_real_browser(app_url, tmp_path):
             shown = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
         assert shown[:, : shown.shape[1] // 8].min() > 240  # white, not the hidden red
         assert page.locator("#slider button[aria-label*='ownload'], #slider a[download]").count() == 0
+
+        # expressions, asked for under Advanced: captions name them before -> after; a face's bars on click
+        page.get_by_text("Advanced", exact=True).click()
+        page.locator("#expressions input[type=checkbox]").check()
+        page.locator("#input-image input[type=file]").set_input_files(str(photos("hq_photos", 1)[0]))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        page.locator("#restore-button").click()
+        _summary_has(page, " s · CPU")
+        caption = page.locator("#faces .caption-label").first.inner_text()
+        assert caption.startswith("Face 1 · ") and " → " in caption, caption
+        page.locator("#faces .thumbnail-item").first.click()
+        after = caption.split(" → ")[1].split()[0]
+        page.wait_for_function(f"document.querySelector('#expr-after').innerText.includes({after!r})", timeout=10_000)
     assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
 
 
@@ -395,7 +408,7 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
 
 def test_aligned_crops_through_the_api(client):
     face = photos("lq_faces_512", 1)[0]
-    restored, gallery, summary, _, _ = _restore(client, face, rescale=1, aligned=True)
+    restored, gallery, summary, _, _, _ = _restore(client, face, rescale=1, aligned=True)
     assert Image.open(restored).size == Image.open(face).size and len(gallery) == 1
     assert summary.startswith("**1 face found**")
 
@@ -453,7 +466,7 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
 
 # ---------------------------------------------------------------- through gradio_client, as developers call it
 def test_a_lower_threshold_is_tried_once_and_said(client):
-    _, gallery, summary, _, _ = _restore(client, REPO / "examples" / "astronaut_degraded.jpg", threshold=0.99)
+    _, gallery, summary, _, _, _ = _restore(client, REPO / "examples" / "astronaut_degraded.jpg", threshold=0.99)
     assert len(gallery) == 1 and "No face scored 0.99" in summary and "threshold 0.35" in summary
 
 
@@ -461,7 +474,7 @@ def test_download_formats_names_and_face_crops(client, tmp_path):
     source = photos("hq_photos", 1)[0]
     blob = tmp_path / "blob"  # what the JavaScript client names a Blob it uploads
     shutil.copy(source, blob)
-    png, gallery, _, _, faces_zip = _restore(client, blob, rescale=1)
+    png, gallery, _, _, faces_zip, _ = _restore(client, blob, rescale=1)
     assert Path(png).name == "photo_restored.png" and Image.open(png).format == "PNG"
     with zipfile.ZipFile(faces_zip) as faces:
         assert Path(faces_zip).name == "photo_faces.zip"
@@ -495,7 +508,7 @@ def test_the_api_page_labels_every_output_and_its_example_runs(app_url):
     example = info["named_endpoints"]["/restore"]["parameters"][0]["example_input"]["url"]
     assert example.startswith(app_url) and Path(example).name in _app_module().EXAMPLE_NAMES
     # as the API page shows it: the client fetches the example from this server, uploads it, restores it
-    restored, _, summary, _, _ = Client(app_url, verbose=False).predict(handle_file(example), api_name="/restore")
+    restored, _, summary, *_ = Client(app_url, verbose=False).predict(handle_file(example), api_name="/restore")
     assert Image.open(restored).format == "PNG" and "found" in summary
 
 
@@ -531,7 +544,7 @@ def test_batch_and_face_limits_hold(tmp_path):
         with pytest.raises(AppError, match="upload one or more photos"):
             client.predict([], api_name="/restore_batch")
         group = REPO / "examples" / "group_composite.jpg"
-        _, gallery, summary, _, _ = _restore(client, group, rescale=1)
+        _, gallery, summary, _, _, _ = _restore(client, group, rescale=1)
         assert len(gallery) == 3 and "5 faces found; the 3 largest were restored." in summary
 
 
@@ -557,3 +570,22 @@ def test_the_threshold_slider_starts_at_the_servers_detectors_calibrated_value(t
     slider = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "threshold")
     assert slider.value == YuNetDetector.default_threshold
     assert slider.preprocess(None) is None and slider.preprocess(0.5) == 0.5  # API null: the detector's own
+
+
+def test_expressions_through_the_api(client, tmp_path):
+    from gradio_client import handle_file
+
+    photo = photos("hq_photos", 1)[0]
+    _, gallery, _, _, _, records = _restore(client, photo, rescale=1, expressions=True)
+    assert records and len(records) == len(gallery)
+    classes = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    for i, (record, item) in enumerate(zip(records, gallery, strict=True), 1):
+        assert record["before"] in classes and record["after"] in classes
+        assert sum(record[f"after_{c}"] for c in classes) == pytest.approx(1, abs=1e-3)
+        assert (
+            item["caption"].startswith(f"Face {i} · {record['before']} ") and f"→ {record['after']} " in item["caption"]
+        )
+    assert _restore(client, photo, rescale=1)[5] is None  # only when asked for
+    archive, _ = client.predict([handle_file(str(photo))], expressions=True, api_name="/restore_batch")
+    with zipfile.ZipFile(archive) as results:
+        assert results.read("expressions.csv").decode().startswith("image,face,x0,y0,x1,y1,before,")

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO, fetch_recorder, photos
 
-ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False, "PNG", 90]
+ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False, "PNG", 90, False]
 
 
 def _call(url, image, args=ARGS, endpoint="restore"):
@@ -178,7 +178,20 @@ def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
     )
     with running_app(folder, env={"GFPGAN_CLAIM_S": "2"}) as server:
         big = _upload(server.url, picture)
-        slow = [{"path": big}, "custom", 4, 1.0, False, False, "yunet", 0.6, False, "PNG", 90]  # a few seconds each
+        slow = [
+            {"path": big},
+            "custom",
+            4,
+            1.0,
+            False,
+            False,
+            "yunet",
+            0.6,
+            False,
+            "PNG",
+            90,
+            False,
+        ]  # a few seconds each
         for _ in range(6):
             assert (
                 httpx.post(f"{server.url}gradio_api/call/restore", json={"data": slow}, timeout=30).status_code == 200

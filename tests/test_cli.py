@@ -184,3 +184,24 @@ def test_a_skipped_file_is_named_once(tmp_path, tiny_checkpoint):
     proc = _run("-i", src, "-o", tmp_path / "out", "--model-path", tiny_checkpoint, "--no-download")
     line = next(line for line in proc.stderr.splitlines() if "skipped" in line)
     assert line.count("broken.jpg") == 1, line
+
+
+def test_expressions_are_written_beside_the_outputs(tmp_path, tiny_checkpoint):
+    import csv
+    import json
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in photos("hq_photos", 2):
+        shutil.copy(p, src / p.name)
+    out = tmp_path / "out"
+    proc = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download", "--expressions")
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "expressions.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(list((out / "restored_faces").iterdir())) >= 2
+    classes = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+    for row in rows:
+        assert row["before"] in classes and row["after"] in classes
+        assert sum(float(row[f"after_{c}"]) for c in classes) == pytest.approx(1, abs=1e-3)
+    assert json.loads((out / "expressions.json").read_text())[0]["face"] == rows[0]["face"]

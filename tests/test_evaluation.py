@@ -85,7 +85,9 @@ def test_evaluate_reports_model_and_baseline(tmp_path, tiny_checkpoint):
         assert method["psnr"] > 0 and 0 < method["ssim"] <= 1 and method["niqe"] > 0
     assert (tmp_path / "eval" / "contact_sheet.png").is_file()
     table = (tmp_path / "eval" / "results.md").read_text()
-    assert BASELINE in table and "psnr" in table
+    assert BASELINE in table and "psnr" in table and "expression_agree ↑" in table
+    for method in summary.values():
+        assert 0 <= method["expression_agree"] <= 1 and method["expression_kl"] >= 0
     cached = sorted((tmp_path / "eval" / "cache").glob("*/*.png"))
     assert len(cached) == 3
     again = evaluate(str(tiny_checkpoint), tmp_path / "eval", hq_dir=hq, download=False)
@@ -96,3 +98,22 @@ def test_evaluate_reports_model_and_baseline(tmp_path, tiny_checkpoint):
 def test_evaluate_no_reference(tmp_path, tiny_checkpoint):
     report = evaluate(str(tiny_checkpoint), tmp_path / "e", lq_dir=photo_dir("lq_faces_512"), limit=2, download=False)
     assert report["summary"][BASELINE]["psnr"] is None and report["summary"][BASELINE]["niqe"] > 0
+
+
+def test_expression_agreement_is_full_for_the_ground_truth_itself():
+    from gfpgan_core.evaluation import Scorer
+
+    gt = np.asarray(Image.open(photos("hq_faces_512", 1)[0]).convert("RGB"))
+    row = Scorer().score(gt, gt, None)
+    assert row["expression_agree"] == 1.0 and row["expression_kl"] == pytest.approx(0, abs=1e-5)
+    flipped = Scorer().score(np.ascontiguousarray(gt[::-1]), gt, None)  # upside down: another answer
+    assert flipped["expression_kl"] > 0.01
+
+
+def test_degradation_strength_scales_the_papers_ranges():
+    from gfpgan_core.degradation import DegradationConfig
+
+    paper, mild = DegradationConfig.at_strength(1.0), DegradationConfig.at_strength(0.5)
+    assert paper == DegradationConfig()
+    assert mild.blur_sigma == (0.1, 5.0) and mild.downsample_range == (0.8, 4.0)
+    assert mild.noise_range == (0.0, 10.0) and mild.jpeg_range == (80, 100)

@@ -84,3 +84,12 @@ def test_links_to_the_servers_own_received_files_are_used_without_a_fetch():
     assert "URLs are refused" in refusal(other, received.__contains__)  # not received: stays a refused link
     assert "URLs are refused" in refusal(remote, received.__contains__)
     assert not localize_own_files({"data": [dict(other)]}, received.__contains__)
+
+
+def test_only_the_inputs_are_checked_not_the_event_data():
+    """A gallery's select event echoes the chosen output's path in event_data; Gradio opens no file there."""
+    client = TestClient(_app(is_received=lambda path: path == "/cache/upload.png"))
+    output = {"path": "/cache/gfpgan-results/abc/face_01.jpg", "meta": {"_type": "gradio.FileData"}}
+    select = {"data": [None], "event_data": {"index": 0, "value": {"image": output}}}
+    assert client.post("/gradio_api/call/restore", json=select).status_code == 200
+    assert client.post("/gradio_api/call/restore", json={"data": [output]}).status_code == 400

@@ -17,6 +17,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "-o", "--output", default="results/eval", help="output folder for results.json/.md and the contact sheet"
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--strength",
+        type=float,
+        default=1.0,
+        help="degradation strength for --hq: 1 = the paper's ranges, 0.5 milder, 2 harsher",
+    )
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
     p.add_argument("--device", default="auto")
     add_weights_args(p)
@@ -36,5 +42,6 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         weights_dir=args.weights_dir,
         download=not args.no_download,
+        strength=args.strength,
     )
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GFPGANError, InputNotFoundError, OptionsError
+from ..expressions import expression_row, expressions_csv
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
 from ..options import ALIGNMENTS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
@@ -61,6 +62,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     r.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="faces per forward pass")
     r.add_argument(
+        "--expressions",
+        action="store_true",
+        help="classify each face's expression before and after restoration (expressions.csv and .json in -o)",
+    )
+    r.add_argument(
         "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
     )
     r.add_argument("--ext", default="auto", help="output format: auto (as the input), png, jpg, webp")
@@ -102,6 +108,16 @@ def _side_by_side(a: np.ndarray, b: np.ndarray) -> Picture:
     return _picture(np.concatenate([a, b], axis=1))
 
 
+def write_expressions(out_dir: Path, rows: list[dict[str, object]]) -> None:
+    """expressions.csv (a line per face) and expressions.json (the same rows) in ``out_dir``."""
+    import json
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "expressions.csv").write_text(expressions_csv(rows))
+    (out_dir / "expressions.json").write_text(json.dumps(rows, indent=1))
+    log.info(f"Expressions of {len(rows)} faces in {out_dir / 'expressions.csv'} and expressions.json")
+
+
 def say(message: str) -> None:
     """A line on stderr that does not break the progress bar."""
     from tqdm import tqdm
@@ -130,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         alignment=args.alignment,
+        expressions=args.expressions,
     )
     restorer = Restorer.from_pretrained(
         default_model(args),
@@ -150,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
         write_image(path, picture)
 
     failures = skipped = total_faces = 0
+    expression_rows: list[dict[str, object]] = []
     show_bar = len(inputs) > 1 and sys.stderr.isatty()  # else one line per image, for logs
     for n, path in enumerate(tqdm(inputs, desc="Restoring", unit="img", disable=not show_bar), 1):
         ext = path.suffix.lower().lstrip(".") if args.ext == "auto" else args.ext.lower().lstrip(".")
@@ -171,11 +189,18 @@ def run(args: argparse.Namespace) -> int:
             safe_write(output_name(out_dir, "cropped_faces", name, "", "png"), _picture(face.input_crop))
             safe_write(output_name(out_dir, "restored_faces", name, suffix, "png"), _picture(face.restored_crop))
             safe_write(output_name(out_dir, "cmp", name, "", "png"), _side_by_side(face.input_crop, face.restored_crop))
+        if args.expressions:
+            expression_rows += [
+                expression_row(path.name, i, face.box, face.expression_before, face.expression_after)
+                for i, face in enumerate(result.faces)
+            ]
         safe_write(target, result.picture)  # last: its presence means the image is done
         total_faces += len(result.faces)
         notes = "".join(f" {note}" for note in result.notes)
         say(f"[{n}/{len(inputs)}] {path.name}: {len(result.faces)} faces, {result.timings['total']:.1f} s.{notes}")
     done = len(inputs) - failures - skipped
+    if args.expressions:
+        write_expressions(out_dir, expression_rows)
     log.info(
         f"Restored {done} of {len(inputs)} images ({total_faces} faces) into {out_dir}/"
         + (f"; {skipped} already done were skipped." if skipped else ".")
