@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .archs import GFPGANConfig, SRVGGConfig
+from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .errors import CheckpointError, first_line
 
-ArchConfig = GFPGANConfig | SRVGGConfig
+ArchConfig = GFPGANConfig | SRVGGConfig | RestoreFormerConfig
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
 
@@ -127,6 +127,26 @@ def infer_srvgg_config(state: StateDict) -> SRVGGConfig:
     )
 
 
+def infer_restoreformer_config(state: StateDict) -> RestoreFormerConfig:
+    """RestoreFormer's shape from its tensors. Two facts are not in the weights and take the published
+    values: attention sits at 16 x 16 (the lowest level), and 8 heads."""
+    n_embed, embed_dim = state["quantize.embedding.weight"].shape
+    ch = state["encoder.conv_in.weight"].shape[0]
+    levels = _count(state, r"encoder\.down\.(\d+)\.")
+    ch_mult = tuple(state[f"encoder.down.{i}.block.0.conv1.weight"].shape[0] // ch for i in range(levels))
+    return RestoreFormerConfig(
+        n_embed=n_embed,
+        embed_dim=embed_dim,
+        ch=ch,
+        ch_mult=ch_mult,
+        num_res_blocks=_count(state, r"encoder\.down\.0\.block\.(\d+)\."),
+        attn_resolutions=(16,),
+        resolution=16 * 2 ** (levels - 1),
+        z_channels=state["encoder.conv_out.weight"].shape[0],
+        head_size=8,
+    )
+
+
 def _tidy(x: float) -> float:
     return int(x) if float(x).is_integer() else x
 
@@ -142,9 +162,14 @@ def detect_architecture(state: StateDict) -> ArchConfig:
             return infer_gfpgan_config(state)
         if "body.0.weight" in state:
             return infer_srvgg_config(state)
+        if "encoder.down.0.block.0.conv1.weight" in state and "quant_conv.weight" in state:
+            return infer_restoreformer_config(state)
     except (KeyError, IndexError) as exc:
         raise CheckpointError(f"The weights look like a known architecture but miss tensor {exc}.") from exc
-    raise CheckpointError(f"Unrecognised architecture: {len(state)} tensors, first key {next(iter(state))!r}.")
+    known = ", ".join(ARCHITECTURE_NAMES.values())
+    raise CheckpointError(
+        f"Unrecognised architecture ({len(state)} tensors, first key {next(iter(state))!r}); known: {known}."
+    )
 
 
 def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module:
@@ -164,6 +189,7 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
 ARCHITECTURE_NAMES = {
     GFPGANConfig: "GFPGANv1Clean, a face restorer",
     SRVGGConfig: "SRVGGNetCompact, a background upsampler",
+    RestoreFormerConfig: "RestoreFormer, a face restorer",
 }
 
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import zoo
-from .archs import GFPGANConfig, SRVGGConfig
+from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
@@ -26,7 +26,10 @@ from .faces.parsing import FaceParser
 from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
 
 log = logging.getLogger(__name__)
-FACE_RESTORERS = (GFPGANConfig,)  # config classes whose networks map aligned crops to restored crops
+FACE_RESTORERS = (
+    GFPGANConfig,
+    RestoreFormerConfig,
+)  # config classes whose networks map aligned crops to restored crops
 WeightsDir = str | os.PathLike | None
 
 

@@ -13,13 +13,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import cv2
 import numpy as np
 import torch
 from torch import nn
 
+from .archs import FaceRestorerModel
 from .background import BackgroundUpsampler, LanczosUpsampler, output_size
 from .devices import pick_device
 from .errors import LandmarkError, OptionsError
@@ -229,7 +230,7 @@ class Restorer:
                 per_face = [decoder.seeded_noise(1, seed + start + i) for i in range(len(chunk))]
                 noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face, strict=True)]
             with torch.inference_mode():
-                y = self.model(x, return_rgb=False, randomize_noise=False, noise=noise)[0]
+                y = cast(FaceRestorerModel, self.model).restore_faces(x, noise=noise)
             restored = ((y.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
             restored = weight * restored + (1.0 - weight) * chunk
             out.extend(np.ascontiguousarray(r, dtype=np.float32) for r in restored)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .archs import GFPGANConfig, SRVGGConfig
+from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .checkpoint import ArchConfig
 from .errors import CheckpointError, UnknownModelError, WeightsMissingError, first_line
 
@@ -102,6 +102,17 @@ ZOO: dict[str, ZooEntry] = {
             sha256="29e25ee90c170f4231163f4c83df6b59c968b73f3ce00cb884015ae005db083c",
             config=_GFPGAN_512,
             aliases=("1.2", "gfpganv1.2", "gfpgancleanv1-noce-c2"),
+        ),
+        ZooEntry(
+            name="restoreformer",
+            filename="RestoreFormer.pth",
+            kind="restorer",
+            description="RestoreFormer (CVPR 2022): faithful to the input's structure, softer detail than GFPGAN",
+            url=f"{_GH_GFPGAN}/v1.3.4/RestoreFormer.pth",
+            # no public source states this file's sha256 (searched: model lists, download managers); the
+            # download is checked for the length the server announces and the file for its architecture
+            config=RestoreFormerConfig(),
+            aliases=("restore-former",),
         ),
         ZooEntry(
             name="realesr-general-x4v3",

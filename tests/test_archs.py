@@ -111,3 +111,33 @@ def test_return_latents_and_randomized_noise():
     assert torch.equal(a, b)
     assert a.shape == (2, 3, 32, 32)
     assert not torch.equal(a, c)
+
+
+def test_restoreformer_keys_and_shapes_match_the_published_layout():
+    from gfpgan_core.archs import RestoreFormer
+
+    ref = json.loads(need(FIXTURES / "restoreformer_512_keys.json").read_text())
+    state = RestoreFormer().state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == ref["keys"] and len(state) == 405
+
+
+def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights():
+    from gfpgan_core.archs import RestoreFormerConfig
+
+    ref = torch.load(need(FIXTURES / "restoreformer_parity_64.pth"), weights_only=True)
+    config = detect_architecture(ref["params_ema"])
+    expected = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
+    assert config == RestoreFormerConfig(**expected)
+    model = config.build().eval()
+    model.load_state_dict(ref["params_ema"])
+    with torch.no_grad():
+        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+    full = json.loads(need(FIXTURES / "restoreformer_512_keys.json").read_text())["keys"]
+    assert detect_architecture({k: torch.empty(v) for k, v in full.items()}) == RestoreFormerConfig()
+
+
+def test_an_unknown_architecture_names_the_known_ones():
+    from gfpgan_core.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, a face restorer, .*RestoreFormer"):
+        detect_architecture({"some.other.net.weight": torch.zeros(1)})

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -205,3 +206,23 @@ def test_expressions_are_written_beside_the_outputs(tmp_path, tiny_checkpoint):
         assert row["before"] in classes and row["after"] in classes
         assert sum(float(row[f"after_{c}"]) for c in classes) == pytest.approx(1, abs=1e-3)
     assert json.loads((out / "expressions.json").read_text())[0]["face"] == rows[0]["face"]
+
+
+@pytest.mark.slow
+def test_restoreformer_by_name_from_a_file_in_the_published_layout(tmp_path):
+    """`-m restoreformer` with RestoreFormer.pth in the weights folder (random weights, the release's layout)."""
+    import torch
+
+    from gfpgan_core.archs import RestoreFormer
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    torch.save({"params_ema": RestoreFormer().state_dict()}, weights / "RestoreFormer.pth")
+    out = tmp_path / "out"
+    photo = REPO / "examples" / "astronaut_degraded.jpg"
+    proc = _run("-i", photo, "-o", out, "-m", "restoreformer", "--weights-dir", weights, "--no-download", "-s", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "model restoreformer" in proc.stderr and "1 faces" in proc.stderr
+    restored = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png"))
+    assert restored.shape == (512, 512, 3)

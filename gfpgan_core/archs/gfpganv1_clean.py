@@ -215,3 +215,10 @@ class GFPGANv1Clean(nn.Module):
             return_latents=return_latents,
         )
         return image, out_rgbs
+
+    def restore_faces(
+        self, x: torch.Tensor, noise: list[torch.Tensor] | None = None, fidelity: float | None = None
+    ) -> torch.Tensor:
+        """The pipeline's interface: faces in [-1, 1] -> restored faces, with the stored (or given) noise.
+        GFPGAN has no fidelity control of its own (the pipeline blends with the input instead)."""
+        return self(x, return_rgb=False, randomize_noise=False, noise=noise)[0]
