@@ -166,7 +166,7 @@ def detect_architecture(state: StateDict) -> ArchConfig:
             return infer_restoreformer_config(state)
     except (KeyError, IndexError) as exc:
         raise CheckpointError(f"The weights look like a known architecture but miss tensor {exc}.") from exc
-    known = ", ".join(ARCHITECTURE_NAMES.values())
+    known = ", ".join(name for name, _ in ARCHITECTURES.values())
     raise CheckpointError(
         f"Unrecognised architecture ({len(state)} tensors, first key {next(iter(state))!r}); known: {known}."
     )
@@ -186,16 +186,17 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
     return model.eval().requires_grad_(False)
 
 
-ARCHITECTURE_NAMES = {
-    GFPGANConfig: "GFPGANv1Clean, a face restorer",
-    SRVGGConfig: "SRVGGNetCompact, a background upsampler",
-    RestoreFormerConfig: "RestoreFormer, a face restorer",
+ARCHITECTURES: dict[type, tuple[str, str]] = {  # config -> (network, what it is for)
+    GFPGANConfig: ("GFPGANv1Clean", "a face restorer"),
+    RestoreFormerConfig: ("RestoreFormer", "a face restorer"),
+    SRVGGConfig: ("SRVGGNetCompact", "a background upsampler"),
 }
 
 
 def describe_architecture(config: ArchConfig) -> str:
     """In words: which network a config builds and what it is for."""
-    return ARCHITECTURE_NAMES.get(type(config), type(config).__name__)
+    name, role = ARCHITECTURES.get(type(config), (type(config).__name__, "an unknown kind of network"))
+    return f"{name}, {role}"
 
 
 def load_model(
@@ -209,7 +210,9 @@ def load_model(
     state = read_state_dict(path)
     config = config or detect_architecture(state)
     if expect is not None and not isinstance(config, expect):
-        wanted = expect if isinstance(expect, tuple) else (expect,)
-        expected = " or ".join(ARCHITECTURE_NAMES.get(c, c.__name__) for c in wanted)
+        wanted = [ARCHITECTURES.get(c, (c.__name__, "")) for c in (expect if isinstance(expect, tuple) else (expect,))]
+        roles = {role for _, role in wanted}
+        names = " or ".join(name for name, _ in wanted)
+        expected = f"{roles.pop()} ({names})" if len(roles) == 1 else names
         raise CheckpointError(f"{Path(path).name} holds {describe_architecture(config)}; expected {expected}.")
     return build_model(state, config), config

@@ -316,7 +316,7 @@ def test_an_unusable_model_file_stops_the_app_at_start(tmp_path, kind):
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "Traceback" not in proc.stderr, proc.stderr
     if kind == "background":
-        assert "holds SRVGGNetCompact, a background upsampler; expected GFPGANv1Clean" in last
+        assert "holds SRVGGNetCompact, a background upsampler; expected a face restorer (GFPGANv1Clean" in last
 
 
 def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_path):

@@ -139,5 +139,5 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, a face restorer, .*RestoreFormer"):
+    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, RestoreFormer, SRVGGNetCompact\."):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})

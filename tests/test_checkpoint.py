@@ -136,6 +136,6 @@ def test_a_background_model_is_not_a_face_model(tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_face_model(path, download=False)
     assert (
-        str(err.value)
-        == "realesr.pth holds SRVGGNetCompact, a background upsampler; expected GFPGANv1Clean, a face restorer."
+        str(err.value) == "realesr.pth holds SRVGGNetCompact, a background upsampler; "
+        "expected a face restorer (GFPGANv1Clean or RestoreFormer)."
     )
