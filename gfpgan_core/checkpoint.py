@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .errors import CheckpointError, first_line
 
-ArchConfig = GFPGANConfig | SRVGGConfig | RestoreFormerConfig
+ArchConfig = GFPGANConfig | SRVGGConfig | RestoreFormerConfig | CodeFormerConfig
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
 
@@ -147,6 +147,21 @@ def infer_restoreformer_config(state: StateDict) -> RestoreFormerConfig:
     )
 
 
+def infer_codeformer_config(state: StateDict) -> CodeFormerConfig:
+    """CodeFormer's variable parts from its tensors (the autoencoder around them is fixed); the number
+    of attention heads is not in the weights and takes the published 8."""
+    latent_size, dim_embd = state["position_emb"].shape
+    sizes = {m.group(1) for k in state if (m := re.match(r"fuse_convs_dict\.(\d+)\.", k))}
+    return CodeFormerConfig(
+        dim_embd=dim_embd,
+        n_head=8,
+        n_layers=_count(state, r"ft_layers\.(\d+)\."),
+        codebook_size=state["quantize.embedding.weight"].shape[0],
+        latent_size=latent_size,
+        connect_list=tuple(sorted(sizes, key=int)),
+    )
+
+
 def _tidy(x: float) -> float:
     return int(x) if float(x).is_integer() else x
 
@@ -162,6 +177,8 @@ def detect_architecture(state: StateDict) -> ArchConfig:
             return infer_gfpgan_config(state)
         if "body.0.weight" in state:
             return infer_srvgg_config(state)
+        if "position_emb" in state and "ft_layers.0.self_attn.in_proj_weight" in state:
+            return infer_codeformer_config(state)
         if "encoder.down.0.block.0.conv1.weight" in state and "quant_conv.weight" in state:
             return infer_restoreformer_config(state)
     except (KeyError, IndexError) as exc:
@@ -189,6 +206,7 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
 ARCHITECTURES: dict[type, tuple[str, str]] = {  # config -> (network, what it is for)
     GFPGANConfig: ("GFPGANv1Clean", "a face restorer"),
     RestoreFormerConfig: ("RestoreFormer", "a face restorer"),
+    CodeFormerConfig: ("CodeFormer", "a face restorer"),
     SRVGGConfig: ("SRVGGNetCompact", "a background upsampler"),
 }
 
@@ -212,7 +230,8 @@ def load_model(
     if expect is not None and not isinstance(config, expect):
         wanted = [ARCHITECTURES.get(c, (c.__name__, "")) for c in (expect if isinstance(expect, tuple) else (expect,))]
         roles = {role for _, role in wanted}
-        names = " or ".join(name for name, _ in wanted)
+        listed = [name for name, _ in wanted]
+        names = " or ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
         expected = f"{roles.pop()} ({names})" if len(roles) == 1 else names
         raise CheckpointError(f"{Path(path).name} holds {describe_architecture(config)}; expected {expected}.")
     return build_model(state, config), config

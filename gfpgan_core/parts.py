@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import zoo
-from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 FACE_RESTORERS = (
     GFPGANConfig,
     RestoreFormerConfig,
+    CodeFormerConfig,
 )  # config classes whose networks map aligned crops to restored crops
 WeightsDir = str | os.PathLike | None
 

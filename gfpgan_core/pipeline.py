@@ -218,7 +218,14 @@ class Restorer:
         batch_size: int = 4,
         report: Callable[[int, int], None] | None = None,
     ) -> list[np.ndarray]:
-        """Aligned float32 RGB crops (crop_size square, [0, 1]) -> restored crops, in batches."""
+        """Aligned float32 RGB crops (crop_size square, [0, 1]) -> restored crops, in batches.
+
+        ``weight`` means the same for every model: 0 keeps the input face, 1 is the model's full
+        restoration. A model with a fidelity control of its own (CodeFormer's w, where 1 is the most
+        faithful) gets ``1 - weight`` through it; for the others the output is blended with the input.
+        """
+        own_control = bool(getattr(self.model, "has_fidelity", False))
+        fidelity = 1.0 - weight if own_control else None
         out: list[np.ndarray] = []
         total = len(crops)
         for start in range(0, total, batch_size):
@@ -230,9 +237,10 @@ class Restorer:
                 per_face = [decoder.seeded_noise(1, seed + start + i) for i in range(len(chunk))]
                 noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face, strict=True)]
             with torch.inference_mode():
-                y = cast(FaceRestorerModel, self.model).restore_faces(x, noise=noise)
+                y = cast(FaceRestorerModel, self.model).restore_faces(x, noise=noise, fidelity=fidelity)
             restored = ((y.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
-            restored = weight * restored + (1.0 - weight) * chunk
+            if not own_control:
+                restored = weight * restored + (1.0 - weight) * chunk
             out.extend(np.ascontiguousarray(r, dtype=np.float32) for r in restored)
             if report:
                 report(len(out), total)

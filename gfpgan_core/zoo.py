@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .archs import GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
 from .checkpoint import ArchConfig
 from .errors import CheckpointError, UnknownModelError, WeightsMissingError, first_line
 
@@ -113,6 +113,19 @@ ZOO: dict[str, ZooEntry] = {
             # download is checked for the length the server announces and the file for its architecture
             config=RestoreFormerConfig(),
             aliases=("restore-former",),
+        ),
+        ZooEntry(
+            name="codeformer",
+            filename="codeformer.pth",
+            kind="restorer",
+            description=(
+                "CodeFormer (NeurIPS 2022): very robust on heavy damage; fidelity weight w trades quality (0) for "
+                "faithfulness (1). Weights under the S-Lab License 1.0: non-commercial use only"
+            ),
+            url="https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth",
+            # no public source states this file's sha256 (searched: model lists, download managers); the
+            # download is checked for the length the server announces and the file for its architecture
+            config=CodeFormerConfig(),
         ),
         ZooEntry(
             name="realesr-general-x4v3",

@@ -139,5 +139,38 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, RestoreFormer, SRVGGNetCompact\."):
+    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, RestoreFormer, CodeFormer, SRVGGNetCompact\."):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})
+
+
+def _codeformer_fixture():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_codeformer_fixture", FIXTURES / "make_codeformer_fixture.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    return torch.load(need(FIXTURES / "codeformer_parity.pth"), weights_only=True), maker
+
+
+def test_codeformer_keys_match_the_published_layout_and_are_recognised():
+    from gfpgan_core.archs import CodeFormer, CodeFormerConfig
+
+    ref, _ = _codeformer_fixture()
+    assert {k: list(v.shape) for k, v in CodeFormer().state_dict().items()} == ref["keys"]
+    assert detect_architecture({k: torch.empty(v) for k, v in ref["keys"].items()}) == CodeFormerConfig()
+
+
+@pytest.mark.slow
+def test_codeformer_matches_the_reference_at_every_fidelity():
+    """Full size, seeded random weights (the fixture keeps the seed and sampled outputs of the reference)."""
+    from gfpgan_core.archs import CodeFormer
+
+    ref, maker = _codeformer_fixture()
+    state, generator = maker.seeded_state(ref["keys"], ref["seed"])
+    model = CodeFormer().eval()
+    model.load_state_dict(state)
+    x = torch.rand(1, 3, 512, 512, generator=generator) * 2 - 1
+    with torch.no_grad():
+        for w, want in ref["outputs"].items():
+            got = maker.samples(model(x, float(w)))
+            assert max((got[k] - want[k]).abs().max().item() for k in want) < 1e-4, w

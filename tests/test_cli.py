@@ -226,3 +226,25 @@ def test_restoreformer_by_name_from_a_file_in_the_published_layout(tmp_path):
     assert "model restoreformer" in proc.stderr and "1 faces" in proc.stderr
     restored = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png"))
     assert restored.shape == (512, 512, 3)
+
+
+@pytest.mark.slow
+def test_codeformer_with_its_fidelity_from_a_file_in_the_published_layout(tmp_path):
+    """`-m codeformer -w 0.5` with codeformer.pth in the weights folder (random weights, the release's layout)."""
+    import torch
+
+    from gfpgan_core.archs import CodeFormer
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    torch.save({"params_ema": CodeFormer().state_dict()}, weights / "codeformer.pth")
+    photo = REPO / "examples" / "astronaut_degraded.jpg"
+    faces = {}
+    for w in ("0.5", "1"):
+        out = tmp_path / f"out{w}"
+        proc = _run("-i", photo, "-o", out, "-m", "codeformer", "-w", w, "--weights-dir", weights, "--no-download")
+        assert proc.returncode == 0, proc.stderr
+        assert "model codeformer" in proc.stderr and "1 faces" in proc.stderr
+        faces[w] = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png")).astype(int)
+    assert np.abs(faces["0.5"] - faces["1"]).max() > 0  # the fidelity weight reaches the model

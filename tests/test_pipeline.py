@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from conftest import REAL_DATA, IdentityRestorer, photos, rgb_uint8
@@ -335,3 +336,24 @@ def test_the_face_cap_says_how_many_were_found(identity_restorer):
     assert everyone.faces_found == len(everyone.faces) >= 2
     assert capped.faces_found == everyone.faces_found and len(capped.faces) == 1
     assert f"{everyone.faces_found} faces found; the 1 largest were restored." in capped.notes
+
+
+def test_a_models_own_fidelity_control_replaces_the_blend():
+    """weight means the same for every model (0: the input face, 1: full restoration); CodeFormer's own w
+    (1: most faithful) gets 1 - weight, and no blend is made on top."""
+    from conftest import IdentityRestorer
+    from gfpgan_core import Restorer
+
+    seen = []
+
+    class OwnControl(IdentityRestorer):
+        has_fidelity = True
+
+        def restore_faces(self, x, noise=None, fidelity=None):
+            seen.append(fidelity)
+            return torch.zeros_like(x)  # a "restoration" far from the input: a blend would show
+
+    restorer = Restorer(OwnControl(), device="cpu")
+    crops = [np.full((512, 512, 3), 0.8, np.float32)]
+    out = restorer.restore_crops(crops, weight=0.3)
+    assert seen == [pytest.approx(0.7)] and np.allclose(out[0], 0.5)  # zeros in [-1, 1] is 0.5, unblended

@@ -4,6 +4,7 @@ from typing import Protocol
 
 import torch
 
+from .codeformer import CodeFormer, CodeFormerConfig
 from .gfpganv1_clean import GFPGANConfig, GFPGANv1Clean, StyleGAN2GeneratorCSFT
 from .restoreformer import RestoreFormer, RestoreFormerConfig
 from .srvgg import SRVGGConfig, SRVGGNetCompact
@@ -23,6 +24,8 @@ class FaceRestorerModel(Protocol):
 
 
 __all__ = [
+    "CodeFormer",
+    "CodeFormerConfig",
     "FaceRestorerModel",
     "GFPGANConfig",
     "GFPGANv1Clean",

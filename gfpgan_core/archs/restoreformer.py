@@ -211,7 +211,9 @@ class VectorQuantizer(nn.Module):
         flat = z.permute(0, 2, 3, 1).reshape(-1, c)
         codes = self.embedding.weight
         d = torch.sum(flat**2, dim=1, keepdim=True) + torch.sum(codes**2, dim=1) - 2 * flat @ codes.t()
-        return codes[d.argmin(dim=1)].view(b, h, w, c).permute(0, 3, 1, 2)
+        return (
+            codes[d.argmin(dim=1)].view(b, h, w, c).permute(0, 3, 1, 2).contiguous()
+        )  # as the reference (see CodeFormer)
 
 
 class RestoreFormer(nn.Module):
