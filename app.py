@@ -506,6 +506,12 @@ class Radio(_ValidatedInput, gr.Radio):
         return "radio"
 
 
+class CheckboxGroup(_ValidatedInput, gr.CheckboxGroup):
+    @classmethod
+    def get_block_name(cls) -> str:
+        return "checkboxgroup"
+
+
 class Checkbox(_ValidatedInput, gr.Checkbox):
     @classmethod
     def get_block_name(cls) -> str:
@@ -696,6 +702,30 @@ def collect_photos(paths: Sequence[str], limits: Limits) -> list[tuple[str, str 
     return photos
 
 
+MAX_COMPARED = 4  # models in one comparison: each one is a whole restoration
+
+
+def compare_strips(
+    results: list[tuple[str, RestorationResult, float]], out_dir: Path
+) -> tuple[list[tuple[str, str]], str]:
+    """(gallery, summary) of a comparison: per face one strip "input | model A | model B ..." (crops at
+    the largest model size) and each model's time. Faces match across models: same photo, detector
+    and options."""
+    faces = min(len(result.faces) for _, result, _ in results)
+    gallery = []
+    for i in range(faces):
+        crops = [results[0][1].faces[i].input_crop] + [result.faces[i].restored_crop for _, result, _ in results]
+        side = max(c.shape[0] for c in crops)
+        strip = np.concatenate([resize(c.astype(np.float32) / 255, (side, side)) for c in crops], axis=1)
+        path = write_image(out_dir / f"compare_{i + 1:02d}.jpg", Picture(strip), quality=PREVIEW_QUALITY)
+        gallery.append((str(path), f"Face {i + 1}: input | " + " | ".join(name for name, _, _ in results)))
+    times = " · ".join(f"{name} {seconds:.1f} s" for name, _, seconds in results)
+    found = max(results[0][1].faces_found, faces)
+    summary = f"**{found} face{'s' if found != 1 else ''} compared** · {times}"
+    notes = results[0][1].notes + ([] if faces else ["No face to compare."])
+    return gallery, summary + ("\n\n" + " ".join(notes) if notes else "")
+
+
 @dataclass
 class BatchRow:
     name: str
@@ -792,6 +822,67 @@ def build_demo(
             budget.sweep()  # results just written are recent, so protected until fetched
         page.summary = write_summary(result, restorer, seconds=time.perf_counter() - started)  # the visitor's wait
         return page.outputs()
+
+    def compare(  # type: ignore[no-untyped-def]
+        image_path,
+        model_keys,
+        weight,
+        only_center_face,
+        detector,
+        threshold=None,
+        aligned=DEFAULTS.aligned,
+        request: gr.Request = None,  # type: ignore[assignment]
+        progress=gr.Progress(),  # noqa: B008
+    ):
+        """Restore the faces of one photo with two to four models, side by side.
+
+        Args:
+            image_path: the photo, a file uploaded to this app.
+            model_keys: the models to compare (two to four of the names the app lists).
+            weight: fidelity weight for every model (0 keeps the input face, 1 is full restoration).
+            only_center_face: compare only the face nearest the centre.
+            detector: face detector: "auto", "retinaface" or "yunet".
+            threshold: detection threshold (null: the detector's calibrated value).
+            aligned: the photo is one aligned face crop.
+
+        Returns:
+            A gallery with one strip per face (input | each model's restoration) and a summary with each
+            model's time.
+        """
+        started = time.perf_counter()
+        keys = list(dict.fromkeys(model_keys or []))
+        session = getattr(request, "session_hash", None)
+        stops.clear(session)
+        results: list[tuple[str, RestorationResult, float]] = []
+        try:
+            if not 2 <= len(keys) <= MAX_COMPARED:
+                raise GFPGANError(f"Choose two to {MAX_COMPARED} models to compare.")
+            # faces only: no upscaling and no background work, which the models do not change
+            options = _page_options(limits, 1, weight, only_center_face, False, threshold, aligned)
+            for k, key in enumerate(keys):
+
+                def bar(fraction: float, desc: str, k: int = k, key: str = key) -> None:
+                    progress((k + fraction) / len(keys), desc=f"{key} ({k + 1} of {len(keys)}): {desc}")
+
+                report = progress_reporter(bar, limits.timeout_s, started, lambda: stops.take(session))
+                model_started = time.perf_counter()
+                _picture, result, restorer = run_request(
+                    service, image_path, key, options, detector, report, limits.max_decode_pixels
+                )
+                results.append((restorer.model_name, result, time.perf_counter() - model_started))
+            out_dir = output_folder()
+            try:
+                gallery, summary = compare_strips(results, out_dir)
+            except OSError:
+                shutil.rmtree(out_dir, ignore_errors=True)
+                raise GFPGANError("The server could not save the comparison; please try again.") from None
+        except RequestStopped as exc:
+            raise user_error(str(exc)) from None
+        except GFPGANError as exc:
+            raise user_error(str(exc)) from None
+        if budget:
+            budget.sweep()
+        return gallery, summary
 
     def restore_batch(  # type: ignore[no-untyped-def]
         files,
@@ -999,6 +1090,25 @@ def build_demo(
                 expressions_json = gr.JSON(
                     label="Expressions per face (before and after)", elem_id="expressions-json", visible=False
                 )
+        with gr.Accordion("Compare models on this photo", open=False, elem_id="compare"):
+            available = [(c.label, c.key) for c in service.choices() if c.available]
+            with gr.Row():
+                compare_models = CheckboxGroup(
+                    choices=choices,
+                    value=[key for _, key in available[:2]],
+                    label=f"Models (two to {MAX_COMPARED}; the photo above and its options; faces only, no upscaling)",
+                    elem_id="compare-models",
+                    scale=3,
+                )
+                compare_run = gr.Button("Compare", elem_id="compare-button", interactive=len(available) >= 2, scale=1)
+            compare_summary = gr.Markdown(label="Comparison summary", elem_id="compare-summary")
+            compare_gallery = gr.Gallery(
+                label="Faces (input | each model)",
+                columns=1,
+                format="jpeg",
+                object_fit="contain",
+                elem_id="compare-faces",
+            )
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(ABOUT)
         image_in.uploads = demo.upload_file_set  # the same set Gradio's upload route fills
@@ -1045,6 +1155,16 @@ def build_demo(
             concurrency_id="restore",  # one queue and one worker for single photos and batches
         )
 
+        comparing = compare_run.click(
+            lambda: ([], ""), outputs=[compare_gallery, compare_summary], api_visibility="private", queue=False
+        ).then(
+            compare,
+            inputs=[image_in, compare_models, weight, only_center, detector, threshold, aligned],
+            outputs=[compare_gallery, compare_summary],
+            api_name="compare",
+            concurrency_id="restore",
+        )
+
         def stop_now(request: gr.Request) -> str:
             stops.ask(request.session_hash)
             return "Stopped."
@@ -1078,7 +1198,9 @@ def build_demo(
             queue=False,
         )
         detector.change(calibrated, inputs=detector, outputs=threshold, api_visibility="private", queue=False)
-        stop.click(stop_now, outputs=summary, cancels=[restoring, batch], api_visibility="private", queue=False)
+        stop.click(
+            stop_now, outputs=summary, cancels=[restoring, batch, comparing], api_visibility="private", queue=False
+        )
         model.change(
             lambda key: f"Model selected: **{key}**.",
             inputs=model,

@@ -502,7 +502,7 @@ def test_the_api_page_labels_every_output_and_its_example_runs(app_url):
 
     with urllib.request.urlopen(app_url + "gradio_api/info") as response:
         info = json.load(response)
-    for endpoint in ("/restore", "/restore_batch"):
+    for endpoint in ("/restore", "/restore_batch", "/compare"):
         labels = [r["label"] for r in info["named_endpoints"][endpoint]["returns"]]
         assert all(label and not label.startswith("value_") for label in labels), labels
     example = info["named_endpoints"]["/restore"]["parameters"][0]["example_input"]["url"]
@@ -589,3 +589,49 @@ def test_expressions_through_the_api(client, tmp_path):
     archive, _ = client.predict([handle_file(str(photo))], expressions=True, api_name="/restore_batch")
     with zipfile.ZipFile(archive) as results:
         assert results.read("expressions.csv").decode().startswith("image,face,x0,y0,x1,y1,before,")
+
+
+@pytest.fixture(scope="module")
+def compare_server(tmp_path_factory):
+    """An app with two face models: the random GFPGAN given at start and RestoreFormer (random weights in
+    the release's layout) in its weights folder."""
+    import torch
+
+    from gfpgan_core.archs import RestoreFormer
+
+    tmp = tmp_path_factory.mktemp("compare")
+    (tmp / "weights").mkdir()
+    torch.manual_seed(0)
+    torch.save({"params_ema": RestoreFormer().state_dict()}, tmp / "weights" / "RestoreFormer.pth")
+    with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
+        yield server
+
+
+def test_compare_through_the_api(compare_server):
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    client = Client(compare_server.url, verbose=False)
+    photo = handle_file(str(REPO / "examples" / "astronaut_degraded.jpg"))
+    gallery, summary = client.predict(photo, ["custom", "restoreformer"], api_name="/compare")
+    assert len(gallery) == 1 and gallery[0]["caption"].startswith("Face 1: input | custom")
+    assert gallery[0]["caption"].endswith("| restoreformer")
+    w, h = Image.open(gallery[0]["image"]).size
+    assert w == 3 * h  # input | custom | restoreformer
+    assert summary.startswith("**1 face compared**") and " s · restoreformer " in summary
+    with pytest.raises(AppError, match="Choose two to 4 models"):
+        client.predict(photo, ["custom"], api_name="/compare")
+    with pytest.raises(AppError, match=r"not in the list of choices|Unknown model"):
+        client.predict(photo, ["custom", "/etc/passwd"], api_name="/compare")
+
+
+def test_compare_in_the_browser(compare_server):
+    with browser_page(compare_server.url) as page:
+        page.locator("#input-image input[type=file]").set_input_files(str(REPO / "examples" / "astronaut_degraded.jpg"))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        page.get_by_text("Compare models on this photo", exact=True).click()
+        page.locator("#compare-button").click()
+        page.locator("#compare-faces img").first.wait_for(timeout=120_000)
+        assert "compared" in page.locator("#compare-summary").inner_text()
+        caption = page.locator("#compare-faces .caption-label").first.inner_text()
+        assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption

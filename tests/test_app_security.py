@@ -114,7 +114,7 @@ def test_file_route_serves_nothing_outside_gradios_cache(app_server, outside_ima
 
 def test_only_the_restore_endpoint_is_public(app_server):
     info = httpx.get(f"{app_server.url}gradio_api/info", timeout=30).json()
-    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch"] and not info["unnamed_endpoints"]
+    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch", "/compare"] and not info["unnamed_endpoints"]
 
 
 def test_the_batch_endpoint_takes_only_uploads_and_fetches_nothing(app_server, outside_image):
@@ -206,3 +206,10 @@ def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
         assert (status, event) == (200, "complete")
         time.sleep(3)
         assert sum("dropped job" in line for line in server.log) == dropped  # a job that was read is not dropped
+
+
+def test_the_compare_endpoint_takes_only_uploads(app_server, outside_image):
+    args = [["custom", "custom"], 1.0, False, "auto", None, False]
+    for bad in ({"path": str(outside_image)}, {"path": f"{app_server.url}gradio_api/file={outside_image}"}):
+        status, event, data = _call(app_server.url, bad, args, endpoint="compare")
+        assert _refused(status, event, data), (bad, status, data)
