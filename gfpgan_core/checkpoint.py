@@ -14,10 +14,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, GFPGANv1Config, RestoreFormerConfig, SRVGGConfig
 from .errors import CheckpointError, first_line
 
-ArchConfig = GFPGANConfig | SRVGGConfig | RestoreFormerConfig | CodeFormerConfig
+ArchConfig = GFPGANConfig | SRVGGConfig | RestoreFormerConfig | CodeFormerConfig | GFPGANv1Config
 StateDict = dict[str, torch.Tensor]
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
 
@@ -127,6 +127,26 @@ def infer_srvgg_config(state: StateDict) -> SRVGGConfig:
     )
 
 
+def infer_gfpganv1_config(state: StateDict) -> GFPGANv1Config:
+    """The paper's GFPGANv1 from its tensors (its decoder's input is in W, as every release uses it)."""
+    log_size = _count(state, r"conv_body_down\.(\d+)\.") + 2
+    num_style_feat = state["stylegan_decoder.to_rgb1.modulated_conv.modulation.weight"].shape[1]
+    narrow = state["stylegan_decoder.constant_input.weight"].shape[1] / 512
+    channel_multiplier: float = 1
+    if log_size >= 6:
+        c64 = state["stylegan_decoder.style_convs.6.modulated_conv.weight"].shape[1]
+        channel_multiplier = c64 / (256 * narrow)
+    return GFPGANv1Config(
+        out_size=2**log_size,
+        num_style_feat=num_style_feat,
+        channel_multiplier=_tidy(channel_multiplier),
+        num_mlp=_count(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight"),
+        different_w=state["final_linear.weight"].shape[0] == (2 * log_size - 2) * num_style_feat,
+        narrow=_tidy(narrow),
+        sft_half=state["condition_scale.0.2.weight"].shape[0] == state["condition_scale.0.0.weight"].shape[0],
+    )
+
+
 def infer_restoreformer_config(state: StateDict) -> RestoreFormerConfig:
     """RestoreFormer's shape from its tensors. Two facts are not in the weights and take the published
     values: attention sits at 16 x 16 (the lowest level), and 8 heads."""
@@ -168,11 +188,9 @@ def _tidy(x: float) -> float:
 
 def detect_architecture(state: StateDict) -> ArchConfig:
     """The config of the network these weights belong to, or a :class:`CheckpointError`."""
-    if "conv_body_first.0.weight" in state:  # ConvLayer sequentials: the paper's original GFPGANv1
-        raise CheckpointError(
-            "These are the paper's original GFPGANv1 weights, which need custom CUDA ops; use v1.2, v1.3 or v1.4."
-        )
     try:
+        if "conv_body_first.0.weight" in state:  # ConvLayer sequentials: the paper's original GFPGANv1
+            return infer_gfpganv1_config(state)
         if "stylegan_decoder.constant_input.weight" in state and "final_linear.weight" in state:
             return infer_gfpgan_config(state)
         if "body.0.weight" in state:
@@ -205,6 +223,7 @@ def build_model(state: StateDict, config: ArchConfig | None = None) -> nn.Module
 
 ARCHITECTURES: dict[type, tuple[str, str]] = {  # config -> (network, what it is for)
     GFPGANConfig: ("GFPGANv1Clean", "a face restorer"),
+    GFPGANv1Config: ("GFPGANv1", "a face restorer"),
     RestoreFormerConfig: ("RestoreFormer", "a face restorer"),
     CodeFormerConfig: ("CodeFormer", "a face restorer"),
     SRVGGConfig: ("SRVGGNetCompact", "a background upsampler"),

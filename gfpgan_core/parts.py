@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from . import zoo
-from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, GFPGANv1Config, RestoreFormerConfig, SRVGGConfig
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
@@ -30,6 +30,7 @@ FACE_RESTORERS = (
     GFPGANConfig,
     RestoreFormerConfig,
     CodeFormerConfig,
+    GFPGANv1Config,
 )  # config classes whose networks map aligned crops to restored crops
 WeightsDir = str | os.PathLike | None
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from .archs import CodeFormerConfig, GFPGANConfig, RestoreFormerConfig, SRVGGConfig
+from .archs import CodeFormerConfig, GFPGANConfig, GFPGANv1Config, RestoreFormerConfig, SRVGGConfig
 from .checkpoint import ArchConfig
 from .errors import CheckpointError, UnknownModelError, WeightsMissingError, first_line
 
@@ -102,6 +102,20 @@ ZOO: dict[str, ZooEntry] = {
             sha256="29e25ee90c170f4231163f4c83df6b59c968b73f3ce00cb884015ae005db083c",
             config=_GFPGAN_512,
             aliases=("1.2", "gfpganv1.2", "gfpgancleanv1-noce-c2"),
+        ),
+        ZooEntry(
+            name="v1",
+            filename="GFPGANv1.pth",
+            kind="restorer",
+            description=(
+                "GFPGAN v1, the paper's model: trained with colour jitter, it tends to shift colours (v1.2+ do not)"
+            ),
+            url=f"{_GH_GFPGAN}/v0.1.0/GFPGANv1.pth",
+            # the official Hub repo; its file name there could not be checked offline (the release is next).
+            # No public source states this file's sha256: the download is checked for its announced length.
+            hub=HubFile("TencentARC/GFPGANv1", "GFPGANv1.pth"),
+            config=GFPGANv1Config(),
+            aliases=("1", "1.0", "gfpganv1"),
         ),
         ZooEntry(
             name="restoreformer",

@@ -139,7 +139,8 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match=r"known: GFPGANv1Clean, RestoreFormer, CodeFormer, SRVGGNetCompact\."):
+    known = r"known: GFPGANv1Clean, GFPGANv1, RestoreFormer, CodeFormer, SRVGGNetCompact\."
+    with pytest.raises(CheckpointError, match=known):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})
 
 
@@ -174,3 +175,27 @@ def test_codeformer_matches_the_reference_at_every_fidelity():
         for w, want in ref["outputs"].items():
             got = maker.samples(model(x, float(w)))
             assert max((got[k] - want[k]).abs().max().item() for k in want) < 1e-4, w
+
+
+def test_gfpganv1_keys_match_the_papers_checkpoint_and_are_recognised():
+    from gfpgan_core.archs import GFPGANv1, GFPGANv1Config
+
+    ref = json.loads(need(FIXTURES / "gfpganv1_512_keys.json").read_text())
+    state = GFPGANv1().state_dict()
+    assert {k: list(v.shape) for k, v in state.items()} == ref["keys"] and len(state) == 285
+    assert detect_architecture({k: torch.empty(v) for k, v in ref["keys"].items()}) == GFPGANv1Config()
+
+
+def test_gfpganv1_matches_the_reference_without_compiled_ops():
+    """The reference with basicsr's CPU upfirdn2d and the fused activation's arithmetic: bit-equal here."""
+    from gfpgan_core.archs import GFPGANv1Config
+
+    ref = torch.load(need(FIXTURES / "gfpganv1_parity_64.pth"), weights_only=True)
+    config = detect_architecture(ref["params_ema"])
+    assert config == GFPGANv1Config(**{k: v for k, v in ref["config"].items() if k != "input_is_latent"})
+    model = config.build().eval()
+    model.load_state_dict(ref["params_ema"])
+    with torch.no_grad():
+        out, rgbs = model(ref["input"])
+    assert (out - ref["output"]).abs().max() < 1e-4
+    assert all((a - b).abs().max() < 1e-4 for a, b in zip(rgbs, ref["out_rgbs"], strict=True))

@@ -248,3 +248,22 @@ def test_codeformer_with_its_fidelity_from_a_file_in_the_published_layout(tmp_pa
         assert "model codeformer" in proc.stderr and "1 faces" in proc.stderr
         faces[w] = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png")).astype(int)
     assert np.abs(faces["0.5"] - faces["1"]).max() > 0  # the fidelity weight reaches the model
+
+
+@pytest.mark.slow
+def test_the_papers_v1_by_name_from_a_file_in_the_published_layout(tmp_path):
+    """`-m v1` with GFPGANv1.pth in the weights folder (random weights in the release's layout)."""
+    import torch
+
+    from gfpgan_core.archs import GFPGANv1
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    torch.manual_seed(0)
+    torch.save({"params_ema": GFPGANv1().state_dict()}, weights / "GFPGANv1.pth")
+    out = tmp_path / "out"
+    photo = REPO / "examples" / "astronaut_degraded.jpg"
+    proc = _run("-i", photo, "-o", out, "-m", "v1", "--weights-dir", weights, "--no-download", "-s", 1)
+    assert proc.returncode == 0, proc.stderr
+    assert "model v1" in proc.stderr and "1 faces" in proc.stderr
+    assert Image.open(out / "restored_faces" / "astronaut_degraded_00.png").size == (512, 512)

@@ -5,6 +5,7 @@ from typing import Protocol
 import torch
 
 from .codeformer import CodeFormer, CodeFormerConfig
+from .gfpganv1 import GFPGANv1, GFPGANv1Config
 from .gfpganv1_clean import GFPGANConfig, GFPGANv1Clean, StyleGAN2GeneratorCSFT
 from .restoreformer import RestoreFormer, RestoreFormerConfig
 from .srvgg import SRVGGConfig, SRVGGNetCompact
@@ -28,7 +29,9 @@ __all__ = [
     "CodeFormerConfig",
     "FaceRestorerModel",
     "GFPGANConfig",
+    "GFPGANv1",
     "GFPGANv1Clean",
+    "GFPGANv1Config",
     "RestoreFormer",
     "RestoreFormerConfig",
     "SRVGGConfig",
