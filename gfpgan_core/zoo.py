@@ -112,7 +112,7 @@ ZOO: dict[str, ZooEntry] = {
             ),
             url=f"{_GH_GFPGAN}/v0.1.0/GFPGANv1.pth",
             # the official Hub repo; its file name there could not be checked offline (the release is next).
-            # No public source states this file's sha256: the download is checked for its announced length.
+            # No public source states its sha256: its announced length is checked; pinned on first download.
             hub=HubFile("TencentARC/GFPGANv1", "GFPGANv1.pth"),
             config=GFPGANv1Config(),
             aliases=("1", "1.0", "gfpganv1"),
@@ -124,7 +124,7 @@ ZOO: dict[str, ZooEntry] = {
             description="RestoreFormer (CVPR 2022): faithful to the input's structure, softer detail than GFPGAN",
             url=f"{_GH_GFPGAN}/v1.3.4/RestoreFormer.pth",
             # no public source states this file's sha256 (searched: model lists, download managers); the
-            # download is checked for the length the server announces and the file for its architecture
+            # download is checked for its announced length, and its sha256 is pinned on first download
             config=RestoreFormerConfig(),
             aliases=("restore-former",),
         ),
@@ -138,7 +138,7 @@ ZOO: dict[str, ZooEntry] = {
             ),
             url="https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer.pth",
             # no public source states this file's sha256 (searched: model lists, download managers); the
-            # download is checked for the length the server announces and the file for its architecture
+            # download is checked for its announced length, and its sha256 is pinned on first download
             config=CodeFormerConfig(),
         ),
         ZooEntry(
@@ -232,6 +232,23 @@ def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _pin_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.pinned-sha256")
+
+
+def pin_sha256(path: Path, digest: str) -> None:
+    """Remember the sha256 of a file no public source gives a hash for, as first downloaded."""
+    with contextlib.suppress(OSError):
+        _pin_path(path).write_text(digest)
+
+
+def pinned_sha256(path: Path) -> str | None:
+    try:
+        return _pin_path(path).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _verified(path: Path, expected: str | None) -> bool:
@@ -395,9 +412,11 @@ def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = 
     entry = get_entry(entry) if isinstance(entry, str) else entry
     target = local_path(entry, directory)
     if target.is_file():
-        if not _verified(target, entry.sha256):
+        expected = entry.sha256 or pinned_sha256(target)
+        if not _verified(target, expected):
+            which = "published" if entry.sha256 else "first-downloaded (pinned)"
             raise CheckpointError(
-                f"{target} does not match the published sha256 of {entry.name}; delete it and run "
+                f"{target} does not match the {which} sha256 of {entry.name}; delete it and run "
                 f"`{entry.download_command()}`."
             )
         return target
@@ -429,7 +448,10 @@ def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = 
                 failures.append(f"{label}: sha256 {digest[:12]}... is not the published {entry.sha256[:12]}...")
                 continue
             os.replace(got, target)
-            _verified(target, entry.sha256)  # write the stamp
+            if entry.sha256 is None:  # trust on first use, then hold the file to it
+                pin_sha256(target, digest)
+                log.warning(f"{entry.filename}: no published sha256; pinned {digest} from this first download")
+            _verified(target, entry.sha256 or digest)  # write the stamp
             return target
         except Exception as exc:  # OSError covers urllib and huggingface_hub offline failures
             failures.append(f"{label}: {type(exc).__name__}: {first_line(exc)}")

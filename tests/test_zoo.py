@@ -265,3 +265,25 @@ def test_a_read_only_weights_folder_falls_back_for_optional_parts(tmp_path, monk
     assert detector.name == "yunet" and "unavailable" in note
     with pytest.raises(WeightsMissingError, match="cannot write there"):
         zoo.ensure_weights("retinaface-resnet50", folder)
+
+
+def test_a_file_without_a_published_hash_is_pinned_on_first_download(tmp_path, monkeypatch, caplog):
+    payload = b"restoreformer" * 100
+
+    def fake_hub(hub, dest):
+        target = dest / "fake.pth"
+        target.write_bytes(payload)
+        return target
+
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(zoo, "_host_reachable", lambda host, timeout=2.0: True)
+    monkeypatch.setattr(zoo, "_download_from_hub", fake_hub)
+    entry = _fake_entry(tmp_path, payload, sha256=None)
+    with caplog.at_level("WARNING", logger="gfpgan_core.zoo"):
+        path = zoo.ensure_weights(entry, tmp_path)
+    digest = hashlib.sha256(payload).hexdigest()
+    assert zoo.pinned_sha256(path) == digest and f"pinned {digest}" in caplog.text
+    assert zoo.ensure_weights(entry, tmp_path) == path
+    path.write_bytes(b"something else")  # the file changed after the first download: refused in one line
+    with pytest.raises(CheckpointError, match="first-downloaded \\(pinned\\) sha256"):
+        zoo.ensure_weights(entry, tmp_path)
