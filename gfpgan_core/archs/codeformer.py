@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .restoreformer import Downsample, Upsample, group_norm, swish
+from .restoreformer import Downsample, ResnetBlock, Upsample, group_norm
 
 NF, CH_MULT, RES_BLOCKS, ATTN_RESOLUTION, EMB_DIM, SIZE = 64, (1, 2, 2, 4, 4, 8), 2, 16, 256, 512
 CHANNELS = {"16": 512, "32": 256, "64": 256, "128": 128, "256": 128, "512": 64}
@@ -25,18 +25,9 @@ ENCODER_TAP = {"512": 2, "256": 5, "128": 8, "64": 11, "32": 14, "16": 18}
 GENERATOR_FUSE = {"16": 6, "32": 9, "64": 12, "128": 15, "256": 18, "512": 21}
 
 
-class ResBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__()
-        self.norm1 = group_norm(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.norm2 = group_norm(out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.conv_out = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv2(swish(self.norm2(self.conv1(swish(self.norm1(x))))))
-        return h + (x if self.conv_out is None else self.conv_out(x))
+def res_block(in_channels: int, out_channels: int) -> ResnetBlock:
+    """The VQGAN residual block with CodeFormer's name for its shortcut."""
+    return ResnetBlock(in_channels, out_channels, shortcut="conv_out")
 
 
 class AttnBlock(nn.Module):
@@ -70,24 +61,24 @@ def encoder_blocks() -> list[nn.Module]:
     res, channels = SIZE, NF
     for i, mult in enumerate(CH_MULT):
         for _ in range(RES_BLOCKS):
-            blocks.append(ResBlock(channels, NF * mult))
+            blocks.append(res_block(channels, NF * mult))
             channels = NF * mult
             if res == ATTN_RESOLUTION:
                 blocks.append(AttnBlock(channels))
         if i != len(CH_MULT) - 1:
             blocks.append(Downsample(channels))
             res //= 2
-    blocks += [ResBlock(channels, channels), AttnBlock(channels), ResBlock(channels, channels)]
+    blocks += [res_block(channels, channels), AttnBlock(channels), res_block(channels, channels)]
     return [*blocks, group_norm(channels), nn.Conv2d(channels, EMB_DIM, 3, padding=1)]
 
 
 def generator_blocks() -> list[nn.Module]:
     channels, res = NF * CH_MULT[-1], SIZE // 2 ** (len(CH_MULT) - 1)
     blocks: list[nn.Module] = [nn.Conv2d(EMB_DIM, channels, 3, padding=1)]
-    blocks += [ResBlock(channels, channels), AttnBlock(channels), ResBlock(channels, channels)]
+    blocks += [res_block(channels, channels), AttnBlock(channels), res_block(channels, channels)]
     for i in reversed(range(len(CH_MULT))):
         for _ in range(RES_BLOCKS):
-            blocks.append(ResBlock(channels, NF * CH_MULT[i]))
+            blocks.append(res_block(channels, NF * CH_MULT[i]))
             channels = NF * CH_MULT[i]
             if res == ATTN_RESOLUTION:
                 blocks.append(AttnBlock(channels))
@@ -125,7 +116,7 @@ class FuseBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.encode_enc = ResBlock(2 * channels, channels)
+        self.encode_enc = res_block(2 * channels, channels)
         self.scale = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.2), nn.Conv2d(channels, channels, 3, padding=1)
         )

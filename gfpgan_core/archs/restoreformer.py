@@ -24,17 +24,23 @@ def group_norm(channels: int) -> nn.GroupNorm:
 
 
 class ResnetBlock(nn.Module):
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    """GroupNorm-swish-conv twice, plus a 1x1 shortcut when the width changes. The VQGAN family names
+    that shortcut differently (RestoreFormer ``nin_shortcut``, CodeFormer ``conv_out``): ``shortcut``."""
+
+    def __init__(self, in_channels: int, out_channels: int, shortcut: str = "nin_shortcut") -> None:
         super().__init__()
         self.norm1 = group_norm(in_channels)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.norm2 = group_norm(out_channels)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.nin_shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
+        self.shortcut_name = shortcut
+        if in_channels != out_channels:
+            self.add_module(shortcut, nn.Conv2d(in_channels, out_channels, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.conv2(swish(self.norm2(self.conv1(swish(self.norm1(x))))))
-        return (x if self.nin_shortcut is None else self.nin_shortcut(x)) + h
+        shortcut = getattr(self, self.shortcut_name, None)
+        return (x if shortcut is None else shortcut(x)) + h
 
 
 class MultiHeadAttention(nn.Module):
