@@ -242,7 +242,7 @@ def expected_wait(
             faces = 1
         else:
             restorer = service.get(model_key or "", detector=detector, upsampler="auto")
-            level = restorer.detection_threshold(RestoreOptions(detection_threshold=threshold))
+            level = restorer.detection_threshold(threshold)
             found = restorer.detector.detect(to_uint8(resize(picture.rgb, (w, h))), level)
             faces = len(select_faces(found, (w, h), min_face_size=DEFAULTS.min_face_size, max_faces=limits.max_faces))
     except GFPGANError:
@@ -423,6 +423,25 @@ def output_folder() -> Path:
     return Path(get_upload_folder()) / "gfpgan-results" / uuid.uuid4().hex
 
 
+def could_not_save(exc: OSError, out_dir: Path, what: str) -> GFPGANError:
+    """A write of results failed: remove what was written, log it, and say so in one line that names no
+    server path (a full disk says so: the next request works again once space is free)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    log.warning(f"could not write {what}: {exc.strerror}")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return GFPGANError("The server is out of disk space; please try again in a few minutes.")
+    return GFPGANError(f"The server could not save {what}; please try again.")
+
+
+def part_progress(progress: Callable[..., object], k: int, n: int, label: str) -> Callable[..., None]:
+    """Part ``k`` of ``n`` of a longer job on the page's bar: its progress scaled into its slice."""
+
+    def bar(fraction: float, desc: str) -> None:
+        progress((k + fraction) / n, desc=f"{label}: {desc}")
+
+    return bar
+
+
 def write_outputs(
     picture: Picture,
     result: RestorationResult,
@@ -449,14 +468,7 @@ def write_outputs(
         gallery = build_gallery(result, out_dir)
         return PageResult(str(download), gallery, (str(before), str(after)), faces_zip, face_expressions(result, stem))
     except OSError as exc:
-        shutil.rmtree(out_dir, ignore_errors=True)
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        log.warning(f"could not write a result: {exc.strerror}")
-        raise GFPGANError(
-            "The server is out of disk space; please try again in a few minutes."
-            if full
-            else "The server could not save the result; please try again."
-        ) from None
+        raise could_not_save(exc, out_dir, "the result") from None
 
 
 def user_error(message: str) -> gr.Error:
@@ -640,12 +652,12 @@ class ExampleResults:
 
     def fill(self, service: ModelService, limits: Limits, paths: Sequence[str]) -> None:
         model_key = service.default_model()[0]
+        d = DEFAULTS
+        options = _page_options(
+            limits, d.upscale, d.weight, d.only_center_face, d.upsample_background, d.detection_threshold, False
+        )
         for path in paths if model_key else []:
             started = time.perf_counter()
-            d = DEFAULTS
-            options = _page_options(
-                limits, d.upscale, d.weight, d.only_center_face, d.upsample_background, d.detection_threshold, False
-            )
             try:
                 page, result, restorer = restore_for_page(service, path, model_key, options, "auto", limits)
             except GFPGANError as exc:
@@ -860,10 +872,7 @@ def build_demo(
             # faces only: no upscaling and no background work, which the models do not change
             options = _page_options(limits, 1, weight, only_center_face, False, threshold, aligned)
             for k, key in enumerate(keys):
-
-                def bar(fraction: float, desc: str, k: int = k, key: str = key) -> None:
-                    progress((k + fraction) / len(keys), desc=f"{key} ({k + 1} of {len(keys)}): {desc}")
-
+                bar = part_progress(progress, k, len(keys), f"{key} ({k + 1} of {len(keys)})")
                 report = progress_reporter(bar, limits.timeout_s, started, lambda: stops.take(session))
                 model_started = time.perf_counter()
                 _picture, result, restorer = run_request(
@@ -873,12 +882,9 @@ def build_demo(
             out_dir = output_folder()
             try:
                 gallery, summary = compare_strips(results, out_dir)
-            except OSError:
-                shutil.rmtree(out_dir, ignore_errors=True)
-                raise GFPGANError("The server could not save the comparison; please try again.") from None
-        except RequestStopped as exc:
-            raise user_error(str(exc)) from None
-        except GFPGANError as exc:
+            except OSError as exc:
+                raise could_not_save(exc, out_dir, "the comparison") from None
+        except GFPGANError as exc:  # a Stop too (RequestStopped)
             raise user_error(str(exc)) from None
         if budget:
             budget.sweep()
@@ -930,10 +936,7 @@ def build_demo(
                         continue
                     photo_started = time.perf_counter()
                     left_s = limits.batch_timeout_s - (photo_started - started)
-
-                    def bar(fraction: float, desc: str, k: int = k) -> None:
-                        progress((k + fraction) / len(photos), desc=f"Photo {k + 1} of {len(photos)}: {desc}")
-
+                    bar = part_progress(progress, k, len(photos), f"Photo {k + 1} of {len(photos)}")
                     report = progress_reporter(
                         bar, min(limits.timeout_s, left_s), photo_started, lambda: stops.take(session)
                     )
@@ -943,11 +946,10 @@ def build_demo(
                             service, image, model_key, options, detector, report, limits.max_decode_pixels
                         )
                         report("encode", 0, 1)
-                        archive.add(
-                            f"{download_stem(name)}_restored.{suffix}", encode(result.picture, suffix, int(quality))
-                        )
+                        stem = download_stem(name)
+                        archive.add(f"{stem}_restored.{suffix}", encode(result.picture, suffix, int(quality)))
                         costs.update(result)
-                        expression_rows += face_expressions(result, download_stem(name)) or []
+                        expression_rows += face_expressions(result, stem) or []
                         seconds = time.perf_counter() - photo_started
                         rows.append(BatchRow(name, "restored", max(result.faces_found, len(result.faces)), seconds))
                     except RequestStopped:
@@ -965,11 +967,7 @@ def build_demo(
                     archive.add("expressions.csv", expressions_csv(expression_rows).encode())
                 zip_path = archive.path if archive.count else None
         except OSError as exc:
-            shutil.rmtree(out_dir, ignore_errors=True)
-            log.warning(f"could not write a batch result: {exc.strerror}")
-            raise user_error(
-                "The server could not save the results (its disk may be full); please try again."
-            ) from None
+            raise user_error(str(could_not_save(exc, out_dir, "the results"))) from None
         if zip_path is None:
             shutil.rmtree(out_dir, ignore_errors=True)
         if budget:

@@ -89,7 +89,15 @@ class Scorer:
         centre = np.array([w / 2, h / 2])
         return min(faces, key=lambda f: np.linalg.norm(f.landmarks.mean(0) - centre)).landmarks
 
-    def score(self, img: np.ndarray, gt: np.ndarray | None, gt_landmarks: np.ndarray | None) -> dict[str, float]:
+    def score(
+        self,
+        img: np.ndarray,
+        gt: np.ndarray | None,
+        gt_landmarks: np.ndarray | None,
+        gt_expression: np.ndarray | None = None,
+    ) -> dict[str, float]:
+        """Metrics of ``img`` against ``gt``; ``gt_landmarks`` and ``gt_expression`` are the ground truth's,
+        computed once by the caller for all the methods it scores (the expression is computed here if not)."""
         row = {"niqe": metrics.niqe(img)}
         if gt is not None:
             row["psnr"] = metrics.psnr(img, gt)
@@ -97,7 +105,8 @@ class Scorer:
             row["landmark_dist"] = metrics.landmark_distance(self.landmarks(img), gt_landmarks)
             if self.identity is not None:
                 row["identity_dist"] = self.identity.distance(img, gt)
-            reference, found = self.expression(gt), self.expression(img)
+            reference = self.expression(gt) if gt_expression is None else gt_expression
+            found = self.expression(img)
             row["expression_agree"] = float(reference.argmax() == found.argmax())
             row["expression_kl"] = float(
                 np.sum(reference * np.log(np.clip(reference, 1e-7, None) / np.clip(found, 1e-7, None)))
@@ -193,8 +202,9 @@ def evaluate(
     for i, (name, gt, lq) in enumerate(pairs):
         restored = resize_to(restorer.restore(resize_to(lq, size), options).image, 512)
         gt_lm = scorer.landmarks(gt) if gt is not None else None
-        per_image[BASELINE].append(scorer.score(lq, gt, gt_lm))
-        per_image[restorer.model_name].append(scorer.score(restored, gt, gt_lm))
+        gt_expr = scorer.expression(gt) if gt is not None else None
+        per_image[BASELINE].append(scorer.score(lq, gt, gt_lm, gt_expr))
+        per_image[restorer.model_name].append(scorer.score(restored, gt, gt_lm, gt_expr))
         names.append(name)
         if len(sheet) < 8:
             sheet.append([lq, restored] + ([gt] if gt is not None else []))

@@ -344,16 +344,16 @@ class Restorer:
             )
         return pic, scale
 
-    def detection_threshold(self, opts: RestoreOptions) -> float:
-        """The threshold ``opts`` asks for, or this restorer's detector's own calibrated default."""
-        if opts.detection_threshold is not None:
-            return opts.detection_threshold
+    def detection_threshold(self, requested: float | None = None) -> float:
+        """``requested``, or (None) this restorer's detector's own calibrated threshold."""
+        if requested is not None:
+            return requested
         return float(getattr(self.detector, "default_threshold", 0.6))  # 0.6: a detector of one's own
 
     def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> tuple[list[Detection], int]:
         """(faces to restore, left to right; how many large enough faces were found)."""
         rgb = to_uint8(pic.rgb)
-        threshold = self.detection_threshold(opts)
+        threshold = self.detection_threshold(opts.detection_threshold)
         found = self.detector.detect(rgb, threshold)
         fallback = opts.fallback_threshold
         none_usable = not any(f.size >= opts.min_face_size for f in found)
