@@ -635,3 +635,24 @@ def test_compare_in_the_browser(compare_server):
         assert "compared" in page.locator("#compare-summary").inner_text()
         caption = page.locator("#compare-faces .caption-label").first.inner_text()
         assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption
+
+
+def test_the_readme_python_recipe_runs_as_copied(app_url, tmp_path):
+    readme = (REPO / "README.md").read_text()
+    recipe = readme[readme.index("from gradio_client import Client, handle_file") :].split("```")[0]
+    recipe = recipe.replace('"http://127.0.0.1:7860/"', repr(app_url), 1)
+    example = REPO / "examples" / "grace_hopper_degraded.jpg"
+    for name in ("old_photo.jpg", "a.jpg"):
+        shutil.copy(example, tmp_path / name)
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as album:
+        album.write(REPO / "examples" / "astronaut_degraded.jpg", "astronaut.jpg")
+    recipe += "\nassert Path(png).name == 'old_photo_restored.png' and expressions is None\n"
+    recipe += "assert batch_summary.startswith('**2 of 2 photos restored**'), batch_summary\n"
+    run = subprocess.run(
+        [sys.executable, "-c", "from pathlib import Path\n" + recipe],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
