@@ -17,7 +17,7 @@ import pytest
 from appserver import free_port
 from PIL import Image
 
-from conftest import ARTIFACTS, REPO, browser_page, photos, running_app, write_gfpgan_checkpoint
+from conftest import ARTIFACTS, REPO, browser_page, photos, published_layout, running_app, write_gfpgan_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -597,12 +597,9 @@ def compare_server(tmp_path_factory):
     the release's layout) in its weights folder."""
     import torch
 
-    from gfpgan_core.archs import RestoreFormer
-
     tmp = tmp_path_factory.mktemp("compare")
     (tmp / "weights").mkdir()
-    torch.manual_seed(0)
-    torch.save({"params_ema": RestoreFormer().state_dict()}, tmp / "weights" / "RestoreFormer.pth")
+    torch.save({"params_ema": published_layout("RestoreFormer")}, tmp / "weights" / "RestoreFormer.pth")
     with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
         yield server
 

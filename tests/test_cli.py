@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO, photos
+from conftest import REPO, photos, published_layout
 
 
 def _run(*args, timeout=600):
@@ -222,12 +222,9 @@ def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, nam
     for CodeFormer the fidelity weight reaches the model."""
     import torch
 
-    from gfpgan_core import archs
-
     folder = tmp_path / "weights"
     folder.mkdir()
-    torch.manual_seed(0)
-    torch.save({"params_ema": getattr(archs, arch)().state_dict()}, folder / filename)
+    torch.save({"params_ema": published_layout(arch)}, folder / filename)
     photo = REPO / "examples" / "astronaut_degraded.jpg"
     faces = {}
     for w in weights:
