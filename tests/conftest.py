@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# gradio_client saves every downloaded output under GRADIO_TEMP_DIR (default /tmp/gradio, never
+# cleaned); the tests' downloads go to a folder removed at exit.
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="gfpgan-tests-gradio-")
+    atexit.register(shutil.rmtree, os.environ["GRADIO_TEMP_DIR"], True)
 
 from pathlib import Path
 
