@@ -5,7 +5,8 @@
 # (`apt-get install chromium`, as .ci/run does) and is skipped with a one-line reason elsewhere.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False PIP_DISABLE_PIP_VERSION_CHECK=1
+# PIP_NO_CACHE_DIR: the wheels are installed once into .venv; a second copy in ~/.cache only takes disk.
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
