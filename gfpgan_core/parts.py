@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -24,6 +25,7 @@ from .expressions import ExpressionClassifier
 from .faces.detection import FaceDetector, RetinaFaceDetector, YuNetDetector
 from .faces.parsing import FaceParser
 from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
+from .runtimes import FaceRunner, select_runner
 
 log = logging.getLogger(__name__)
 FACE_RESTORERS = (
@@ -35,13 +37,47 @@ FACE_RESTORERS = (
 WeightsDir = str | os.PathLike | None
 
 
+@dataclass(frozen=True)
+class FaceModel:
+    """A loaded face restorer: the network (on its device, in its dtype) and what runs its forward pass."""
+
+    net: nn.Module
+    name: str
+    runner: FaceRunner
+    runtime_note: str  # which runtime runs and why, in one line
+
+
 def load_face_model(
-    model: str | os.PathLike, weights_dir: WeightsDir = None, download: bool = True
-) -> tuple[nn.Module, str]:
-    """(network in eval mode on the CPU, display name) for a zoo name or a weights file."""
+    model: str | os.PathLike,
+    weights_dir: WeightsDir = None,
+    download: bool = True,
+    *,
+    device: torch.device | None = None,
+    half: bool = False,
+    runtime: str = "auto",
+) -> FaceModel:
+    """A zoo name or a weights file -> the network and its runner (see :mod:`gfpgan_core.runtimes`);
+    exports are cached in ``<weights dir>/exports`` under the checkpoint's sha256."""
+    device = device or torch.device("cpu")
     path, entry = zoo.resolve_weights(model, weights_dir, download=download)
     net, _ = load_model(path, entry.config if entry else None, expect=FACE_RESTORERS)
-    return net, entry.name if entry else Path(os.fspath(model)).name
+    net = net.to(device, torch.float16 if half else torch.float32).eval().requires_grad_(False)
+    wants_export = device.type == "cpu" and not half and runtime != "torch"
+    sha256 = _checkpoint_sha256(path, entry) if wants_export else None
+    cache = zoo.weights_dir(weights_dir) / "exports"
+    runner, note = select_runner(
+        net, device=device, half=half, checkpoint_sha256=sha256, cache_dir=cache, runtime=runtime
+    )
+    log.info(note)
+    return FaceModel(net, entry.name if entry else Path(os.fspath(model)).name, runner, note)
+
+
+def _checkpoint_sha256(path: Path, entry: zoo.ZooEntry | None) -> str:
+    """The checkpoint's sha256: published or pinned in the zoo, else hashed (a user's file, ~1 s)."""
+    known = entry.sha256 if entry else None
+    if known and len(known) == 64:
+        return known
+    return zoo.pinned_sha256(path) or zoo.sha256_of(path)
 
 
 def _optional_weights(

@@ -32,6 +32,7 @@ from .images import ImageLike, Picture, is_visually_gray, load_picture, resize, 
 from .options import RestoreOptions
 from .parts import build_detector, build_expression_classifier, build_parser, build_upsampler, load_face_model
 from .paste import FacePatch, feathered_box, paste_faces
+from .runtimes import FaceRunner, TorchRunner
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total) for the stages of :data:`STAGES`; it may raise to stop the request."""
@@ -119,12 +120,15 @@ class Restorer:
         model_name: str = "custom",
         notes: list[str] | None = None,
         expressions: ExpressionClassifier | Callable[[], ExpressionClassifier] | None = None,
+        runner: FaceRunner | None = None,
     ) -> None:
         self.device = pick_device(device)
         self.half = (self.device.type == "cuda") if half is None else half
         self.dtype = self.dtype_for(self.half)
         self.model = model.to(self.device, self.dtype).eval().requires_grad_(False)
         self.crop_size = int(getattr(model, "out_size", 512))
+        # What runs the plain call (stored noise, no fidelity input); torch when none is given.
+        self.runner: FaceRunner = runner if runner is not None else TorchRunner(self.model)
         self.detector = detector if detector is not None else YuNetDetector()
         self.upsampler = upsampler if upsampler is not None else LanczosUpsampler()
         self.parser = parser
@@ -162,6 +166,7 @@ class Restorer:
         parser: str = "auto",
         weights_dir: str | os.PathLike | None = None,
         download: bool = True,
+        runtime: str = "auto",
     ) -> Restorer:
         """Build a restorer from a zoo name or a weights file, with its helper models.
 
@@ -175,6 +180,8 @@ class Restorer:
             parser: paste-back masks, one of :data:`~gfpgan_core.options.PARSERS`.
             weights_dir: the weights cache (default ``$GFPGAN_WEIGHTS_DIR`` or ``weights/``).
             download: fetch missing weights from the Hub (or the official release).
+            runtime: what runs the face model, one of :data:`~gfpgan_core.options.RUNTIMES`; "auto"
+                takes the fastest exact one (an ONNX export on the CPU, cached beside the weights).
 
         Returns:
             A ready :class:`Restorer`. Optional parts ("auto") that cannot be had fall back and say so
@@ -185,26 +192,27 @@ class Restorer:
         """
         dev = pick_device(device)
         use_half = (dev.type == "cuda") if half is None else half
-        net, name = load_face_model(model, weights_dir, download)
+        face_model = load_face_model(model, weights_dir, download, device=dev, half=use_half, runtime=runtime)
         det, det_note = build_detector(detector, dev, weights_dir, download)
         ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download)
         face_parser, parser_note = build_parser(parser, dev, weights_dir, download)
         notes = [n for n in (det_note, ups_note, parser_note) if n]
         return cls(
-            net,
+            face_model.net,
             detector=det,
             upsampler=ups,
             parser=face_parser,
             device=dev,
             half=use_half,
-            model_name=name,
+            model_name=face_model.name,
             notes=notes,
+            runner=face_model.runner,
         )
 
     def describe(self) -> str:
         """One line: model, device, detector, upsampler and masks in use."""
         return (
-            f"model {self.model_name} on {self.device.type}{' (fp16)' if self.half else ''}; "
+            f"model {self.model_name} on {self.device.type}{' (fp16)' if self.half else ''} in {self.runner.name}; "
             f"detector {self.detector.name}; background {self.upsampler.name}; "
             f"masks {'parsenet' if self.parser else 'feathered box'}"
         )
@@ -236,8 +244,11 @@ class Restorer:
             if seed is not None and decoder is not None:
                 per_face = [decoder.seeded_noise(1, seed + start + i) for i in range(len(chunk))]
                 noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face, strict=True)]
-            with torch.inference_mode():
-                y = cast(FaceRestorerModel, self.model).restore_faces(x, noise=noise, fidelity=fidelity)
+            if noise is None and fidelity is None:
+                y = self.runner(x)
+            else:
+                with torch.inference_mode():
+                    y = cast(FaceRestorerModel, self.model).restore_faces(x, noise=noise, fidelity=fidelity)
             restored = ((y.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu().numpy()
             if not own_control:
                 restored = weight * restored + (1.0 - weight) * chunk

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,8 +19,15 @@ from .devices import pick_device
 from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
 from .expressions import ExpressionClassifier
 from .faces import FaceDetector
-from .options import DETECTORS, UPSAMPLERS, check_choice
-from .parts import build_detector, build_expression_classifier, build_parser, build_upsampler, load_face_model
+from .options import DETECTORS, RUNTIMES, UPSAMPLERS, check_choice
+from .parts import (
+    FaceModel,
+    build_detector,
+    build_expression_classifier,
+    build_parser,
+    build_upsampler,
+    load_face_model,
+)
 from .pipeline import Restorer
 
 log = logging.getLogger(__name__)
@@ -48,6 +55,7 @@ class ModelService:
         device: "auto", "cpu", "cuda", ... (float16 on CUDA).
         weights_dir: the weights cache (default ``$GFPGAN_WEIGHTS_DIR`` or ``weights/``).
         download: fetch missing weights (never when ``HF_HUB_OFFLINE`` is set).
+        runtime: what runs the face models, one of :data:`~gfpgan_core.options.RUNTIMES`.
 
     Raises:
         InputNotFoundError: ``custom_model`` is not a file.
@@ -59,7 +67,10 @@ class ModelService:
         device: str = "auto",
         weights_dir: str | os.PathLike | None = None,
         download: bool = True,
+        runtime: str = "auto",
     ) -> None:
+        check_choice("runtime", runtime, RUNTIMES)
+        self.runtime = runtime
         self.custom_model = Path(custom_model) if custom_model else None
         if self.custom_model is not None and not self.custom_model.is_file():
             raise InputNotFoundError(f"No weights file at {self.custom_model}.")
@@ -130,13 +141,12 @@ class ModelService:
                 log.info(f"loaded the {kind} {name}")
             return self._parts[key]
 
-    def _face_model(self, key: str) -> tuple[Any, str]:
+    def _face_model(self, key: str) -> FaceModel:
         model = str(self.custom_model) if key == "custom" else key
-        net, name = load_face_model(model, self.weights_dir, self.download)
-        if key == "custom":
-            name = f"custom ({name})"
-        dtype = Restorer.dtype_for(self.half)
-        return net.to(self.device, dtype).eval().requires_grad_(False), name
+        loaded = load_face_model(
+            model, self.weights_dir, self.download, device=self.device, half=self.half, runtime=self.runtime
+        )
+        return replace(loaded, name=f"custom ({loaded.name})") if key == "custom" else loaded
 
     def check_key(self, key: object) -> str:
         """``key`` if it is one of :meth:`restorer_names`: a client never names a file or a new cache entry."""
@@ -149,7 +159,7 @@ class ModelService:
         """Load model ``key`` now (once) and return its display name; a file that cannot serve as a
         face restorer fails here, in one line, rather than on every request."""
         self.check_key(key)
-        return self._part("model", key, lambda: self._face_model(key))[1]
+        return self._part("model", key, lambda: self._face_model(key)).name
 
     def _detector(self, name: str) -> tuple[FaceDetector, str | None]:
         return self._part("detector", name, lambda: build_detector(name, self.device, self.weights_dir, self.download))
@@ -167,7 +177,7 @@ class ModelService:
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
         self.check_key(key)
-        net, name = self._part("model", key, lambda: self._face_model(key))
+        face_model = self._part("model", key, lambda: self._face_model(key))
         det, det_note = self._detector(detector)
         ups, ups_note = self._part(
             "upsampler",
@@ -179,15 +189,16 @@ class ModelService:
         )
         notes = [n for n in (det_note, ups_note, parser_note) if n]
         return Restorer(
-            net,
+            face_model.net,
             detector=det,
             upsampler=ups,
             parser=parser,
             device=self.device,
             half=self.half,
-            model_name=name,
+            model_name=face_model.name,
             notes=notes,
             expressions=self.expression_classifier,  # built once, on the first request that asks
+            runner=face_model.runner,
         )
 
     def warm_up(self) -> None:

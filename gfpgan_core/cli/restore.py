@@ -156,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
         parser=args.parser,
         weights_dir=args.weights_dir,
         download=not args.no_download,
+        runtime=args.runtime,
     )
     log.info(f"Using {restorer.describe()}")
     for note in restorer.notes:

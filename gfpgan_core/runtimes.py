@@ -1,0 +1,225 @@
+"""Where a face model's forward pass runs: plain torch, or an ONNX export run by OpenVINO or ONNX Runtime.
+
+On this project's 2-core CPU (2026-11-25) one 512 GFPGAN face took 2.15 s in torch eager, 1.06 s in
+ONNX Runtime and 0.95 s in OpenVINO, both within 6e-6 of torch (``python -m gfpgan_core benchmark``
+prints the table): both run the network's convolutions faster than PyTorch's CPU kernels, so on a
+CPU the fastest runtime installed is used. An export is made once per checkpoint (about 5 s), checked
+against torch on random faces, and cached beside the weights under the checkpoint's sha256, so a
+restart loads it in about a second. Any failure (package missing, export or check failed, cache not
+writable) falls back to torch, and one log line says which runtime runs and why.
+
+GPUs stay on torch (float16 and batches are where the GPU's speed is). Calls that need what the export
+does not take (fresh noise from a seed, CodeFormer's fidelity input) run in torch too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from .options import RUNTIMES, check_choice
+
+log = logging.getLogger(__name__)
+
+CPU_PREFERENCE = ("openvino", "onnxruntime")  # fastest first, as measured above
+TOLERANCE = 1e-3
+"""Largest difference to torch's output (on [-1, 1]) an export may show in its check."""
+EXPORT_VERSION = 1  # bump when the export's graph changes, so old cached files are not used
+_CHECK_BATCH = 2  # the check runs two faces: the export's batch size is not fixed at one
+
+
+class FaceRunner(Protocol):
+    """Runs a face restorer: float32 faces (N, 3, S, S) in [-1, 1] on the CPU -> restored faces."""
+
+    name: str
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor: ...
+
+
+class TorchRunner:
+    name = "torch"
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.model.restore_faces(x)  # type: ignore[operator]
+
+
+class OnnxRuntimeRunner:
+    name = "onnxruntime"
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"faces": x.numpy()})[0])
+
+
+class OpenVinoRunner:
+    name = "openvino"
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import openvino as ov
+
+        # f32 explicitly: on CPUs with bf16/AMX units OpenVINO's default precision is bfloat16.
+        config = {"INFERENCE_NUM_THREADS": threads, "INFERENCE_PRECISION_HINT": "f32"}
+        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        request = self.compiled.create_infer_request()  # one per call: requests are not thread-safe
+        out = request.infer({0: x.numpy()})[self.compiled.output(0)]
+        return torch.from_numpy(np.array(out, copy=True))
+
+
+_LOADERS: dict[str, Callable[[Path, int], FaceRunner]] = {
+    "onnxruntime": OnnxRuntimeRunner,
+    "openvino": OpenVinoRunner,
+}
+_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
+
+
+class _RestoreFaces(nn.Module):
+    """The graph that is exported: the pipeline's call with the model's stored noise."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, faces: torch.Tensor) -> torch.Tensor:
+        return self.model.restore_faces(faces)  # type: ignore[operator]
+
+
+def export_onnx(model: nn.Module, path: Path) -> None:
+    """Write ``model.restore_faces`` as ONNX (any batch size), atomically: a half-written file never
+    has the final name."""
+    size = int(getattr(model, "out_size", 512))
+    example = torch.zeros(1, 3, size, size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                _RestoreFaces(model).eval(),
+                (example,),
+                tmp,
+                input_names=["faces"],
+                output_names=["restored"],
+                dynamic_axes={"faces": {0: "batch"}, "restored": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,  # the TorchScript exporter: 4 s here against minutes for dynamo's
+            )
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
+def export_path(cache_dir: Path, checkpoint_sha256: str) -> Path:
+    """Where the export of the checkpoint with this sha256 is cached (torch's version is in the name:
+    another exporter may write another graph)."""
+    torch_version = torch.__version__.split("+")[0]
+    return cache_dir / f"{checkpoint_sha256[:32]}-torch{torch_version}-v{EXPORT_VERSION}.onnx"
+
+
+def check_runner(model: nn.Module, runner: FaceRunner) -> float:
+    """Largest difference between ``runner`` and torch on random faces; raises when over TOLERANCE."""
+    size = int(getattr(model, "out_size", 512))
+    faces = torch.rand(_CHECK_BATCH, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    expected = TorchRunner(model)(faces)
+    diff = float((runner(faces) - expected).abs().max())
+    if not diff <= TOLERANCE:  # also catches NaN
+        raise ValueError(f"differs from torch by {diff:.2g} (allowed {TOLERANCE:g})")
+    return diff
+
+
+def _load_checked(name: str, model: nn.Module, onnx_file: Path, threads: int) -> FaceRunner:
+    """The runtime ``name`` on ``onnx_file``, checked against torch once (a stamp file remembers it)."""
+    runner = _LOADERS[name](onnx_file, threads)
+    stamp = onnx_file.with_name(f".{onnx_file.name}.{name}-checked")
+    if not stamp.is_file():
+        diff = check_runner(model, runner)
+        with contextlib.suppress(OSError):
+            stamp.write_text(f"{diff:.3g}\n")
+    return runner
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def select_runner(
+    model: nn.Module,
+    *,
+    device: torch.device,
+    half: bool,
+    checkpoint_sha256: str | None,
+    cache_dir: Path | None,
+    runtime: str = "auto",
+) -> tuple[FaceRunner, str]:
+    """(runner, one line saying which runtime runs and why) for ``model`` on ``device``.
+
+    ``runtime`` is one of :data:`~gfpgan_core.options.RUNTIMES`; a named runtime that cannot run falls back to torch too
+    (with the reason), so a server always starts.
+    """
+    check_choice("runtime", runtime, RUNTIMES)
+    torch_runner = TorchRunner(model)
+    if runtime == "torch":
+        return torch_runner, "face model runs in torch (asked for)"
+    if device.type != "cpu" or half:
+        return torch_runner, f"face model runs in torch on {device.type} ({'float16' if half else 'float32'})"
+    if getattr(model, "has_fidelity", False):
+        return torch_runner, "face model runs in torch (its fidelity input is not in the export)"
+    if checkpoint_sha256 is None or cache_dir is None:
+        return torch_runner, "face model runs in torch (no checkpoint hash to cache an export under)"
+    wanted = CPU_PREFERENCE if runtime == "auto" else (runtime,)
+    reasons = []
+    installed = [name for name in wanted if _installed(_PACKAGES[name])]
+    reasons += [f"{name} is not installed" for name in wanted if name not in installed]
+    if installed:
+        onnx_file = export_path(cache_dir, checkpoint_sha256)
+        try:
+            if not onnx_file.is_file():
+                log.info(f"exporting the face model to ONNX for {', '.join(installed)} (once per checkpoint)")
+                export_onnx(model, onnx_file)
+        except Exception as exc:  # any exporter failure: torch still runs the model exactly
+            reasons.append(f"the ONNX export failed ({_first_line(exc)})")
+            installed = []
+        threads = torch.get_num_threads()
+        for name in installed:
+            try:
+                runner = _load_checked(name, model, onnx_file, threads)
+            except Exception as exc:  # a runtime that cannot load or does not match: try the next
+                reasons.append(f"{name} failed ({_first_line(exc)})")
+                continue
+            skipped = f" ({'; '.join(reasons)})" if reasons else ""
+            return runner, f"face model runs in {name} on the CPU, export checked against torch{skipped}"
+    return torch_runner, f"face model runs in torch: {'; '.join(reasons)}"
+
+
+def _installed(package: str) -> bool:
+    """Importable (a package set to None in sys.modules, as tests do to hide one, counts as missing)."""
+    try:
+        __import__(package)
+    except ImportError:
+        return False
+    return True
