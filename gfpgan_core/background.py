@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .images import resize
+from .runtimes import IMAGES, Runner, TorchRunner
 
 TileProgress = Callable[[int, int], None]
 """progress(done, total) after each tile: lets a caller show progress and stop a long request."""
@@ -103,6 +104,7 @@ class NetworkUpsampler:
         tile: int = 400,
         tile_pad: int = 10,
         band_bytes: int = 256 << 20,
+        runner: Runner | None = None,
     ) -> None:
         self.model = model.to(device).eval()
         self.native_scale = int(getattr(model, "upscale", 4))
@@ -113,11 +115,11 @@ class NetworkUpsampler:
         self.tile = tile
         self.tile_pad = tile_pad
         self.band_bytes = band_bytes
+        self.runner: Runner = runner if runner is not None else TorchRunner(self.model, IMAGES)
 
-    @torch.inference_mode()
     def _run(self, rgb: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None].to(self.device, self.dtype)
-        return self.model(x)[0].permute(1, 2, 0).float().clamp_(0, 1).cpu().numpy()
+        return self.runner(x)[0].permute(1, 2, 0).float().clamp(0, 1).cpu().numpy()
 
     def _band_rows(self, width: int) -> int:
         """Input rows per band: a tile's height, fewer when a band of network output would pass band_bytes."""

@@ -25,7 +25,7 @@ from .expressions import ExpressionClassifier
 from .faces.detection import FaceDetector, RetinaFaceDetector, YuNetDetector
 from .faces.parsing import FaceParser
 from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
-from .runtimes import FaceRunner, select_runner
+from .runtimes import FACES, IMAGES, ExportSpec, FaceRunner, Runner, select_runner
 
 log = logging.getLogger(__name__)
 FACE_RESTORERS = (
@@ -56,20 +56,34 @@ def load_face_model(
     half: bool = False,
     runtime: str = "auto",
 ) -> FaceModel:
-    """A zoo name or a weights file -> the network and its runner (see :mod:`gfpgan_core.runtimes`);
-    exports are cached in ``<weights dir>/exports`` under the checkpoint's sha256."""
+    """A zoo name or a weights file -> the network and its runner (see :mod:`gfpgan_core.runtimes`)."""
     device = device or torch.device("cpu")
     path, entry = zoo.resolve_weights(model, weights_dir, download=download)
     net, _ = load_model(path, entry.config if entry else None, expect=FACE_RESTORERS)
     net = net.to(device, torch.float16 if half else torch.float32).eval().requires_grad_(False)
+    runner, note = _runner(net, path, entry, device, half, runtime, weights_dir, FACES)
+    return FaceModel(net, entry.name if entry else Path(os.fspath(model)).name, runner, note)
+
+
+def _runner(
+    net: nn.Module,
+    path: Path,
+    entry: zoo.ZooEntry | None,
+    device: torch.device,
+    half: bool,
+    runtime: str,
+    weights_dir: WeightsDir,
+    spec: ExportSpec,
+) -> tuple[Runner, str]:
+    """What runs ``net``, exports cached in ``<weights dir>/exports`` under the checkpoint's sha256."""
     wants_export = device.type == "cpu" and not half and runtime != "torch"
     sha256 = _checkpoint_sha256(path, entry) if wants_export else None
     cache = zoo.weights_dir(weights_dir) / "exports"
     runner, note = select_runner(
-        net, device=device, half=half, checkpoint_sha256=sha256, cache_dir=cache, runtime=runtime
+        net, device=device, half=half, checkpoint_sha256=sha256, cache_dir=cache, runtime=runtime, spec=spec
     )
     log.info(note)
-    return FaceModel(net, entry.name if entry else Path(os.fspath(model)).name, runner, note)
+    return runner, note
 
 
 def _checkpoint_sha256(path: Path, entry: zoo.ZooEntry | None) -> str:
@@ -105,15 +119,24 @@ def build_detector(
 
 
 def build_upsampler(
-    choice: str, device: torch.device, half: bool, weights_dir: WeightsDir = None, download: bool = True
+    choice: str,
+    device: torch.device,
+    half: bool,
+    weights_dir: WeightsDir = None,
+    download: bool = True,
+    runtime: str = "auto",
 ) -> tuple[BackgroundUpsampler, str | None]:
-    """(background upsampler, fallback note or None) for one of :data:`~gfpgan_core.options.UPSAMPLERS`."""
+    """(background upsampler, fallback note or None) for one of :data:`~gfpgan_core.options.UPSAMPLERS`;
+    its network runs where ``runtime`` says (see :mod:`gfpgan_core.runtimes`)."""
     check_choice("upsampler", choice, UPSAMPLERS)
     path, note = _optional_weights("realesr-general-x4v3", choice, "realesrgan", weights_dir, download)
     if path is None:
         return LanczosUpsampler(), note
-    net, _ = load_model(path, zoo.get_entry("realesr-general-x4v3").config, expect=SRVGGConfig)
-    return NetworkUpsampler(net, device, half=half), note
+    entry = zoo.get_entry("realesr-general-x4v3")
+    net, _ = load_model(path, entry.config, expect=SRVGGConfig)
+    net = net.to(device, torch.float16 if half else torch.float32).eval().requires_grad_(False)
+    runner, _ = _runner(net, path, entry, device, half, runtime, weights_dir, IMAGES)  # the note is logged
+    return NetworkUpsampler(net, device, half=half, runner=runner), note
 
 
 def build_parser(

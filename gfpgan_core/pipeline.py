@@ -194,7 +194,7 @@ class Restorer:
         use_half = (dev.type == "cuda") if half is None else half
         face_model = load_face_model(model, weights_dir, download, device=dev, half=use_half, runtime=runtime)
         det, det_note = build_detector(detector, dev, weights_dir, download)
-        ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download)
+        ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download, runtime)
         face_parser, parser_note = build_parser(parser, dev, weights_dir, download)
         notes = [n for n in (det_note, ups_note, parser_note) if n]
         return cls(
@@ -211,9 +211,11 @@ class Restorer:
 
     def describe(self) -> str:
         """One line: model, device, detector, upsampler and masks in use."""
+        upsampler_runner = getattr(self.upsampler, "runner", None)
+        upsampler_runtime = f" in {upsampler_runner.name}" if upsampler_runner else ""
         return (
             f"model {self.model_name} on {self.device.type}{' (fp16)' if self.half else ''} in {self.runner.name}; "
-            f"detector {self.detector.name}; background {self.upsampler.name}; "
+            f"detector {self.detector.name}; background {self.upsampler.name}{upsampler_runtime}; "
             f"masks {'parsenet' if self.parser else 'feathered box'}"
         )
 

@@ -182,7 +182,7 @@ class ModelService:
         ups, ups_note = self._part(
             "upsampler",
             upsampler,
-            lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download),
+            lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download, self.runtime),
         )
         parser, parser_note = self._part(
             "parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download)

@@ -79,7 +79,7 @@ def test_missing_packages_fall_back_to_torch_with_the_reason(tmp_path, monkeypat
 def test_a_failed_export_falls_back_and_a_cached_one_is_not_redone(tmp_path, monkeypatch):
     model, ref = _parity_model()
 
-    def broken(model, path):
+    def broken(*args):
         raise RuntimeError("exporter exploded\nsecond line")
 
     real_export = runtimes.export_onnx
@@ -141,3 +141,21 @@ def test_the_restorer_runs_the_runtime_and_seeded_calls_in_torch(tmp_path):
     # a seed asks for fresh noise, which the export does not take: torch runs it, same as plain
     seeded = fast.restore_crops(crops[:1], seed=3)[0]
     assert np.array_equal(seeded, plain.restore_crops(crops[:1], seed=3)[0])
+
+
+@pytest.mark.parametrize("name", [_installed(n) for n in ONNX_RUNTIMES])
+def test_the_background_upscaler_runs_in_each_runtime_at_any_size(tmp_path, name):
+    """The x4v3 network's export takes pictures of any size; tiles of two sizes give torch's output."""
+    from gfpgan_core.background import NetworkUpsampler
+    from gfpgan_core.runtimes import IMAGES
+
+    torch.manual_seed(0)
+    net = ZOO["realesr-general-x4v3"].config.build().eval().requires_grad_(False)
+    runner, note = select_runner(
+        net, device=CPU, half=False, checkpoint_sha256="ab" * 32, cache_dir=tmp_path, runtime=name, spec=IMAGES
+    )
+    assert runner.name == name and note.startswith(f"background upscaler runs in {name}")
+    img = np.random.default_rng(0).random((50, 70, 3)).astype(np.float32)
+    fast = NetworkUpsampler(net, CPU, tile=32, runner=runner).upscale(img, 2)
+    plain = NetworkUpsampler(net, CPU, tile=32).upscale(img, 2)
+    assert np.abs(fast - plain).max() <= TOLERANCE / 2
