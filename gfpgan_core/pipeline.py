@@ -430,7 +430,10 @@ class Restorer:
             FacePatch(crop=r, mask=m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_input)[:2])
             for r, m, M in zip(restored, self._masks(restored), matrices, strict=True)
         ]
-        return _with_pixels(pic, paste_faces(canvas, patches, in_place=True))
+        # In place only into a canvas this call made: at 1x without the network the canvas is the
+        # caller's own picture, which must come back untouched.
+        in_place = not np.shares_memory(canvas, pic.rgb)
+        return _with_pixels(pic, paste_faces(canvas, patches, in_place=in_place))
 
     def _masks(self, restored: list[np.ndarray]) -> list[np.ndarray]:
         box = feathered_box(self.crop_size)

@@ -105,6 +105,19 @@ def test_deterministic_by_default_and_seed_changes_noise(tiny_checkpoint):
     assert np.array_equal(a, b) and np.array_equal(c, d) and not np.array_equal(a, c)
 
 
+@pytest.mark.parametrize("scale", [1, 2])
+def test_the_callers_picture_is_never_changed(tiny_restorer, scale):
+    """At 1x without the background network the canvas is the input itself; pasting into it changed the
+    caller's Picture (a second restore then found no faces in the noise of the first)."""
+    from gfpgan_core.images import load_picture
+
+    pic = load_picture(photos("hq_photos", 1)[0])
+    before = pic.rgb.copy()
+    first = tiny_restorer.restore(pic, upscale=scale)
+    assert first.faces and np.array_equal(pic.rgb, before)
+    assert len(tiny_restorer.restore(pic, upscale=scale).faces) == len(first.faces)
+
+
 def test_batch_size_does_not_change_results(tiny_restorer):
     path = max(
         photos("photos", 8),
