@@ -298,6 +298,45 @@ def progress_reporter(
     return report
 
 
+# ------------------------------------------------------------------ ZeroGPU
+# On a ZeroGPU Space a GPU is attached only inside functions wrapped in `spaces.GPU`, which run in a
+# forked process: they take picklable arguments (no restorer, no progress callback) and find the
+# models, loaded at start, in the service the fork inherits. Elsewhere (CPU Space, dedicated GPU,
+# a laptop) nothing here is used and `spaces` need not be installed.
+_ZERO_GPU_SERVICE: ModelService | None = None
+_zero_gpu_restore: Callable[..., RestorationResult] | None = None
+
+
+def zero_gpu_seconds(model_key: str, detector: str, picture: Picture, options: RestoreOptions) -> int:
+    """GPU time to ask ZeroGPU for (a shorter ask queues sooner): 15 s, plus 2 s per output megapixel
+    for the background upscaler and a margin for the faces, at most the 120 s a visitor may ask for."""
+    megapixels = picture.size[0] * picture.size[1] * options.upscale**2 / 1e6
+    return int(min(120, 15 + 2 * megapixels))
+
+
+def _restore_in_gpu_process(
+    model_key: str, detector: str, picture: Picture, options: RestoreOptions
+) -> RestorationResult:
+    assert _ZERO_GPU_SERVICE is not None
+    return _ZERO_GPU_SERVICE.get(model_key, detector=detector, upsampler="auto").restore(picture, options)
+
+
+def use_zero_gpu(service: ModelService) -> bool:
+    """Route restorations through `spaces.GPU` when this app runs on a ZeroGPU Space; True if it does."""
+    global _ZERO_GPU_SERVICE, _zero_gpu_restore
+    try:
+        import spaces  # type: ignore[import-not-found]
+        import spaces.config  # type: ignore[import-not-found]
+
+        on_zero_gpu = bool(spaces.config.Config.zero_gpu)
+    except (ImportError, AttributeError):
+        return False
+    if on_zero_gpu:
+        _ZERO_GPU_SERVICE = service
+        _zero_gpu_restore = spaces.GPU(duration=zero_gpu_seconds)(_restore_in_gpu_process)
+    return on_zero_gpu
+
+
 def run_request(
     service: ModelService,
     image_path: str | None,
@@ -317,6 +356,9 @@ def run_request(
         restorer = service.get(model_key or default_key or "", detector=detector, upsampler="auto")
         # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
         picture = load_picture(image_path, max_decode_pixels, draft_pixels=options.max_input_pixels)
+        if _zero_gpu_restore is not None:  # progress cannot cross into the GPU process
+            key = model_key or default_key or ""
+            return picture, _zero_gpu_restore(key, detector, picture, options), restorer
         return picture, restorer.restore(picture, options, progress=progress), restorer
     except GFPGANError:
         raise
@@ -1281,6 +1323,8 @@ def main(argv: list[str] | None = None) -> None:
         service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir, runtime=args.runtime)
         if args.model_path:  # a file given at start must work before the page announces it
             service.load("custom")
+        if use_zero_gpu(service):
+            log.info("ZeroGPU: restorations run inside spaces.GPU")
     except GFPGANError as exc:
         raise SystemExit(f"error: {exc}") from None
     from gradio.utils import get_upload_folder

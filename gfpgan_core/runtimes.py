@@ -83,6 +83,13 @@ class TorchRunner:
             return getattr(self.model, self.method)(x)
 
 
+def one_at_a_time(run: Callable[[np.ndarray], np.ndarray], x: torch.Tensor) -> torch.Tensor:
+    """``run`` on each item of the batch. On the CPU a batch is no faster per face in these runtimes
+    (OpenVINO 953 against 956 ms, ONNX Runtime 1124 against 1125 at batch 4 and 1) but holds four
+    faces' activations: 4.6 GB peak against 2.5 GB for the 512 GFPGAN in OpenVINO."""
+    return torch.cat([torch.from_numpy(run(one.numpy())) for one in x.split(1)])
+
+
 class OnnxRuntimeRunner:
     name = "onnxruntime"
 
@@ -95,7 +102,7 @@ class OnnxRuntimeRunner:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(None, {"input": x.numpy()})[0])
+        return one_at_a_time(lambda one: self.session.run(None, {"input": one})[0], x)
 
 
 class OpenVinoRunner:
@@ -110,8 +117,7 @@ class OpenVinoRunner:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         request = self.compiled.create_infer_request()  # one per call: requests are not thread-safe
-        out = request.infer({0: x.numpy()})[self.compiled.output(0)]
-        return torch.from_numpy(np.array(out, copy=True))
+        return one_at_a_time(lambda one: np.array(request.infer({0: one})[self.compiled.output(0)]), x)
 
 
 _LOADERS: dict[str, Callable[[Path, int], Runner]] = {
@@ -221,7 +227,7 @@ def select_runner(
         return torch_runner, f"{what} runs in torch (no checkpoint hash to cache an export under)"
     wanted = CPU_PREFERENCE if runtime == "auto" else (runtime,)
     reasons = []
-    installed = [name for name in wanted if _installed(_PACKAGES[name])]
+    installed = [name for name in wanted if is_installed(_PACKAGES[name])]
     reasons += [f"{name} is not installed" for name in wanted if name not in installed]
     if installed:
         onnx_file = export_path(cache_dir, checkpoint_sha256, spec)
@@ -244,7 +250,7 @@ def select_runner(
     return torch_runner, f"{what} runs in torch: {'; '.join(reasons)}"
 
 
-def _installed(package: str) -> bool:
+def is_installed(package: str) -> bool:
     """Importable (a package set to None in sys.modules, as tests do to hide one, counts as missing)."""
     try:
         __import__(package)

@@ -289,6 +289,49 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
         app.run_request(nothing, str(photo), None, RestoreOptions(), "auto")
 
 
+def test_on_a_zero_gpu_space_restorations_go_through_spaces_gpu(tmp_path, tiny_checkpoint, monkeypatch):
+    """A stand-in for the `spaces` package (the real one needs the Space): off ZeroGPU nothing is
+    wrapped; on it, run_request's restoration runs in the function given to spaces.GPU, with picklable
+    arguments and a duration computed from them, and gives the same faces."""
+    import pickle
+    import types
+
+    from gfpgan_core import RestoreOptions
+    from gfpgan_core.service import ModelService
+
+    app = _app_module()
+    calls = []
+
+    def gpu(duration):
+        def wrap(fn):
+            def on_gpu(*args):
+                pickle.dumps(args)  # what crosses into ZeroGPU's process must pickle
+                calls.append(duration(*args))
+                return fn(*args)
+
+            return on_gpu
+
+        return wrap
+
+    config = types.SimpleNamespace(Config=types.SimpleNamespace(zero_gpu=False))
+    spaces = types.ModuleType("spaces")
+    spaces.GPU, spaces.config = gpu, config
+    monkeypatch.setitem(sys.modules, "spaces", spaces)
+    monkeypatch.setitem(sys.modules, "spaces.config", config)
+    monkeypatch.setattr(app, "_zero_gpu_restore", None)
+    monkeypatch.setattr(app, "_ZERO_GPU_SERVICE", None)
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    photo = str(photos("photos", 1)[0])
+    assert not app.use_zero_gpu(service) and app._zero_gpu_restore is None
+    plain = app.run_request(service, photo, "custom", RestoreOptions(upscale=1), "yunet")[1]
+
+    config.Config.zero_gpu = True
+    assert app.use_zero_gpu(service)
+    on_gpu = app.run_request(service, photo, "custom", RestoreOptions(upscale=1), "yunet")[1]
+    assert len(calls) == 1 and 15 <= calls[0] <= 120
+    assert [f.restored_crop.tobytes() for f in on_gpu.faces] == [f.restored_crop.tobytes() for f in plain.faces]
+
+
 @pytest.mark.parametrize("kind", ["pickled", "background", "truncated"])
 def test_an_unusable_model_file_stops_the_app_at_start(tmp_path, kind):
     import torch

@@ -20,7 +20,7 @@ ONNX_RUNTIMES = [name for name in RUNTIMES if name not in ("auto", "torch")]
 
 def _installed(package):
     return pytest.param(
-        package, marks=pytest.mark.skipif(not runtimes._installed(package), reason=f"{package} not installed")
+        package, marks=pytest.mark.skipif(not runtimes.is_installed(package), reason=f"{package} not installed")
     )
 
 
@@ -60,7 +60,7 @@ def test_each_runtime_matches_torch_on_a_full_size_random_model(tmp_path, name):
 def test_auto_takes_the_fastest_installed_and_says_so(tmp_path):
     model, _ = _parity_model()
     runner, note = select_runner(model, device=CPU, half=False, checkpoint_sha256="ef" * 32, cache_dir=tmp_path)
-    installed = [n for n in runtimes.CPU_PREFERENCE if runtimes._installed(n)]
+    installed = [n for n in runtimes.CPU_PREFERENCE if runtimes.is_installed(n)]
     assert runner.name == (installed[0] if installed else "torch"), note
 
 
@@ -75,7 +75,7 @@ def test_missing_packages_fall_back_to_torch_with_the_reason(tmp_path, monkeypat
     assert (runner(ref["input"]) - ref["output"]).abs().max() < 1e-4
 
 
-@pytest.mark.skipif(not runtimes._installed("onnxruntime"), reason="onnxruntime not installed")
+@pytest.mark.skipif(not runtimes.is_installed("onnxruntime"), reason="onnxruntime not installed")
 def test_a_failed_export_falls_back_and_a_cached_one_is_not_redone(tmp_path, monkeypatch):
     model, ref = _parity_model()
 
@@ -104,7 +104,7 @@ def test_a_failed_export_falls_back_and_a_cached_one_is_not_redone(tmp_path, mon
     assert (again(ref["input"]) - ref["output"]).abs().max() < TOLERANCE
 
 
-@pytest.mark.skipif(not runtimes._installed("onnxruntime"), reason="onnxruntime not installed")
+@pytest.mark.skipif(not runtimes.is_installed("onnxruntime"), reason="onnxruntime not installed")
 def test_a_runtime_that_disagrees_with_torch_is_not_used(tmp_path, monkeypatch):
     model, _ = _parity_model()
     monkeypatch.setattr(runtimes, "TOLERANCE", -1.0)  # no difference is small enough
@@ -125,7 +125,7 @@ def test_gpu_half_and_fidelity_models_stay_in_torch(tmp_path):
     assert runner.name == "torch" and "fidelity" in note
 
 
-@pytest.mark.skipif(not runtimes._installed("onnxruntime"), reason="onnxruntime not installed")
+@pytest.mark.skipif(not runtimes.is_installed("onnxruntime"), reason="onnxruntime not installed")
 def test_the_restorer_runs_the_runtime_and_seeded_calls_in_torch(tmp_path):
     model, _ = _parity_model()
     runner, _ = select_runner(

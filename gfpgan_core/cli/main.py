@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import GFPGANError
-from . import degrade, download, evaluate, export, restore, train
+from . import benchmark, degrade, download, evaluate, export, restore, train
 
 log = logging.getLogger(__name__)
 COMMANDS = {
@@ -22,6 +22,7 @@ COMMANDS = {
     "train": train,
     "degrade": degrade,
     "export": export,
+    "benchmark": benchmark,
 }
 
 

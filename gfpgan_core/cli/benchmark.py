@@ -1,0 +1,555 @@
+"""``benchmark``: how fast this machine restores faces, in one run, against the reference way.
+
+Prints tables and writes JSON: the face model per runtime (ms per face, difference to plain float32
+torch, ratio to this machine's compute floor), the whole pipeline per stage, an engine cold start, peak
+memory, a 24-megapixel 30-face photo and, on a GPU, faces per second at batch 1/8/32 in float32 and
+half precision. "The reference way" is how the official code runs: float32 torch eager, one face at a
+time, the background upscaler over the whole canvas at once. Every ratio compares numbers measured in
+this same run. Without the real weights on disk, networks of the same shape get random weights: the
+speed is the same, the pictures are noise (the JSON says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import logging
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .. import zoo
+from ..background import NetworkUpsampler
+from ..checkpoint import load_model
+from ..devices import pick_device
+from ..faces.detection import YuNetDetector
+from ..images import load_picture
+from ..options import RestoreOptions
+from ..pipeline import Restorer
+from ..runtimes import CPU_PREFERENCE, IMAGES, Runner, TorchRunner, is_installed, select_runner
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[2]
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+ONE_FACE_PHOTO = REPO / "examples" / "astronaut_degraded.jpg"
+GOALS = {  # from issue 9: the bar each ratio is held to
+    "face_floor_ratio_max": 1.3,
+    "face_speedup_min": 1.5,
+    "face_max_abs_max": 1e-3,
+    "photo_speedup_min": 2.0,
+    "cold_start_s_max": 30.0,
+    "gpu_faces_per_s_min": 300.0,
+    "half_max_abs_max": 1e-2,
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("benchmark", help="measure speed: face model runtimes, pipeline stages, cold start, memory")
+    b.add_argument("-m", "--model", default="v1.4", help="zoo name of the face model (random weights if not on disk)")
+    b.add_argument("--photos", help="folder of photos (default ../shared/data/photos when present, else examples/)")
+    b.add_argument("--max-photos", type=int, default=3, help="photos of that folder timed (default 3)")
+    b.add_argument("--runs", type=int, default=3, help="timed runs per measurement, after one warm-up (median)")
+    b.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    b.add_argument("--weights-dir", help="weights cache folder (default $GFPGAN_WEIGHTS_DIR or ./weights)")
+    b.add_argument("--json", default="benchmark.json", help="where the results go as JSON (default benchmark.json)")
+    b.add_argument(
+        "--skip", nargs="*", default=[], choices=["pipeline", "cold-start", "big"], help="parts to leave out"
+    )
+    b.set_defaults(handler=run)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def median_seconds(work: Callable[[], object], runs: int) -> float:
+    """Median wall time of ``work`` over ``runs`` calls after one warm-up call."""
+    work()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def matmul_gflops(device: torch.device, runs: int = 10) -> float:
+    """Measured float32 matrix-multiply rate: the most this device does with the threads torch uses."""
+    a, b = torch.randn(2048, 2048, device=device), torch.randn(2048, 2048, device=device)
+    seconds = median_seconds(lambda: _synced(device, lambda: a @ b), runs)
+    return 2 * 2048**3 / seconds / 1e9
+
+
+def _synced(device: torch.device, work: Callable[[], object]) -> object:
+    out = work()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return out
+
+
+def count_gflop(model: nn.Module, method: str, x: torch.Tensor) -> float:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        getattr(model, method)(x)
+    return counter.get_total_flops() / 1e9
+
+
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory in MB (Linux reports KB, macOS bytes)."""
+    peak = resource.getrusage(who).ru_maxrss
+    return peak / 1e6 if sys.platform == "darwin" else peak / 1e3
+
+
+@dataclass
+class Weights:
+    """A network for the benchmark: the real checkpoint when on disk, else random weights of its shape."""
+
+    net: nn.Module
+    path: Path | None
+    sha256: str
+    real: bool
+
+
+def network(name: str, weights_dir: str | None) -> Weights:
+    entry = zoo.get_entry(name)
+    path = zoo.local_path(entry, weights_dir)
+    if path.is_file():
+        net, _ = load_model(zoo.ensure_weights(entry, weights_dir, download=False), entry.config)
+        sha = entry.sha256 if entry.sha256 and len(entry.sha256) == 64 else zoo.sha256_of(path)
+        return Weights(net, path, sha, True)
+    torch.manual_seed(0)
+    assert entry.config is not None
+    net = entry.config.build().eval().requires_grad_(False)
+    return Weights(net, None, f"random-{name}-seed0".ljust(64, "0"), False)
+
+
+# ---------------------------------------------------------------------------------------------- face model
+def face_model_table(weights: Weights, device: torch.device, runs: int, rate: float, exports: Path) -> dict[str, Any]:
+    """Every way this project can run the face model, against the reference way (torch, batch 1)."""
+    net = weights.net.to(device)
+    size = int(getattr(net, "out_size", 512))
+    faces = torch.rand(4, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    gflop = count_gflop(net, "restore_faces", faces[:1].to(device))
+    floor_s = gflop / rate
+    reference = TorchRunner(net)
+    expected = torch.cat([reference(faces[i : i + 1].to(device)).cpu() for i in range(len(faces))])
+    rows: list[dict[str, Any]] = []
+
+    def measure(label: str, runner: Runner, batch: int, load_s: float | None = None, extra: str = "") -> None:
+        x = faces[:batch].to(device)
+        seconds = median_seconds(lambda: _synced(device, lambda: runner(x)), runs) / batch
+        got = torch.cat([runner(faces[i : i + batch].to(device)).cpu() for i in range(0, len(faces), batch)])
+        rows.append(
+            {
+                "runtime": label,
+                "batch": batch,
+                "ms_per_face": seconds * 1e3,
+                "max_abs_diff": float((got.float() - expected).abs().max()),
+                "load_s": load_s,
+                "floor_ratio": seconds / floor_s,
+                "note": extra,
+            }
+        )
+        log.info(f"  {label} batch {batch}: {seconds * 1e3:.0f} ms/face")
+
+    measure("torch eager (reference way)", reference, 1)
+    measure("torch eager", reference, 4)
+    if device.type == "cpu":
+        for name in CPU_PREFERENCE:
+            if not is_installed(name):
+                rows.append({"runtime": name, "batch": None, "note": f"{name} is not installed"})
+                continue
+            with tempfile.TemporaryDirectory() as fresh:
+                start = time.perf_counter()
+                select_runner(
+                    net, device=device, half=False, checkpoint_sha256=weights.sha256,
+                    cache_dir=Path(fresh), runtime=name,
+                )  # fmt: skip
+                first_s = time.perf_counter() - start
+                start = time.perf_counter()
+                runner, note = select_runner(
+                    net, device=device, half=False, checkpoint_sha256=weights.sha256,
+                    cache_dir=Path(fresh), runtime=name,
+                )  # fmt: skip
+                cached_s = time.perf_counter() - start
+            if runner.name != name:
+                rows.append({"runtime": name, "batch": None, "note": note})
+                continue
+            export_note = f"export + check {first_s:.1f} s, later loads {cached_s:.1f} s"
+            measure(name, runner, 1, cached_s, export_note)
+            measure(name, runner, 4, cached_s, export_note)
+    default, default_note = select_runner(
+        net, device=device, half=False, checkpoint_sha256=weights.sha256, cache_dir=exports
+    )
+    ref_ms = rows[0]["ms_per_face"]
+    for row in rows:
+        if row.get("ms_per_face"):
+            row["speedup"] = ref_ms / row["ms_per_face"]
+    timed = [r for r in rows if r.get("ms_per_face") and r["runtime"].startswith(default.name)]
+    best_default = min(timed, key=lambda r: r["ms_per_face"]) if timed else rows[0]
+    return {
+        "gflop_per_face": gflop,
+        "matmul_gflops": rate,
+        "floor_ms_per_face": floor_s * 1e3,
+        "rows": rows,
+        "default_runtime": default.name,
+        "default_note": default_note,
+        "default": best_default,
+    }
+
+
+def gpu_table(weights: Weights, device: torch.device, runs: int) -> list[dict[str, Any]]:
+    """Faces per second at batch 1, 8 and 32 in float32, float16 and bfloat16, and half's difference."""
+    net32 = weights.net.to(device, torch.float32)
+    size = int(getattr(net32, "out_size", 512))
+    faces = torch.rand(32, 3, size, size, generator=torch.Generator().manual_seed(0), device="cpu") * 2 - 1
+    faces = faces.to(device)
+    expected = TorchRunner(net32)(faces[:8]).float()
+    rows: list[dict[str, Any]] = []
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        net = weights.net.to(device, dtype)
+        runner = TorchRunner(net)
+        diff = float((runner(faces[:8].to(dtype)).float() - expected).abs().max())
+        for batch in (1, 8, 32):
+            x = faces[:batch].to(dtype)
+            try:
+                seconds = median_seconds(partial(_synced, device, partial(runner, x)), runs)
+            except torch.OutOfMemoryError:
+                rows.append({"dtype": str(dtype).removeprefix("torch."), "batch": batch, "note": "out of memory"})
+                torch.cuda.empty_cache()
+                continue
+            rows.append(
+                {
+                    "dtype": str(dtype).removeprefix("torch."),
+                    "batch": batch,
+                    "faces_per_s": batch / seconds,
+                    "max_abs_diff_to_float32": diff,
+                    "peak_gpu_mb": torch.cuda.max_memory_allocated(device) / 1e6,
+                }
+            )
+            log.info(f"  {rows[-1]['dtype']} batch {batch}: {batch / seconds:.1f} faces/s")
+    weights.net.to("cpu", torch.float32)
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+def photo_set(folder: str | None, limit: int) -> list[Path]:
+    if folder:
+        root = Path(folder)
+    else:
+        shared = REPO.parent / "shared" / "data" / "photos"
+        root = shared if shared.is_dir() else REPO / "examples"
+    return sorted(p for p in root.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES)[:limit]
+
+
+def restorers(
+    face: Weights, upscaler: Weights, device: torch.device, exports: Path
+) -> dict[str, tuple[Restorer, RestoreOptions]]:
+    """The reference way and this project's default, with the same networks."""
+    half = device.type == "cuda"
+    dtype = torch.float16 if half else torch.float32
+    reference_face, reference_ups = (copy.deepcopy(w.net).to(device, torch.float32) for w in (face, upscaler))
+    face_net, ups_net = face.net.to(device, dtype), upscaler.net.to(device, dtype)
+    face_runner, _ = select_runner(face_net, device=device, half=half, checkpoint_sha256=face.sha256, cache_dir=exports)
+    ups_runner, _ = select_runner(
+        ups_net, device=device, half=half, checkpoint_sha256=upscaler.sha256, cache_dir=exports, spec=IMAGES
+    )
+    whole = 1 << 40  # one tile, one band: the whole canvas at once
+    reference = Restorer(
+        reference_face,
+        detector=YuNetDetector(),
+        upsampler=NetworkUpsampler(reference_ups, device, tile=whole, band_bytes=whole),
+        device=device,
+        half=False,
+    )
+    default = Restorer(
+        face_net,
+        detector=YuNetDetector(),
+        upsampler=NetworkUpsampler(ups_net, device, half=half, runner=ups_runner),
+        device=device,
+        half=half,
+        runner=face_runner,
+    )
+    return {"reference way": (reference, RestoreOptions(batch_size=1)), "default": (default, RestoreOptions())}
+
+
+def pipeline_table(
+    photos: list[Path], ways: dict[str, tuple[Restorer, RestoreOptions]], runs: int
+) -> list[dict[str, Any]]:
+    """Per photo, way and setting: seconds per stage (median of ``runs``) and the output's difference."""
+    rows = []
+    settings = {"1x, background off": (1.0, False), "2x, background on": (2.0, True)}
+    for photo in photos:
+        pic = load_picture(photo)
+        for setting, (scale, background) in settings.items():
+            outputs = {}
+            for way, (restorer, options) in ways.items():
+                opts = replace(options, upscale=scale, upsample_background=background)
+                timings: list[dict[str, float]] = []
+                result = None
+                for i in range(runs + 1):
+                    result = restorer.restore(pic, opts)
+                    if i:  # the first is the warm-up
+                        timings.append(result.timings)
+                assert result is not None
+                stages = {k: statistics.median(t[k] for t in timings) for k in timings[0]}
+                outputs[way] = result.image
+                rows.append(
+                    {
+                        "photo": photo.name,
+                        "size": f"{pic.size[0]}x{pic.size[1]}",
+                        "faces": len(result.faces),
+                        "setting": setting,
+                        "way": way,
+                        "stages_s": stages,
+                    }
+                )
+                log.info(f"  {photo.name} {setting} {way}: {stages['total']:.2f} s")
+            a, b = (np.asarray(outputs[w], np.int32) for w in ways)
+            rows[-1]["max_abs_diff_to_reference_uint8"] = int(np.abs(a - b).max()) if a.shape == b.shape else None
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- cold start
+_COLD_START = """
+import os, sys, time
+from gfpgan_core import Restorer
+r = Restorer.from_pretrained(sys.argv[1], weights_dir=sys.argv[2], download=False)
+r.restore(sys.argv[3])
+seconds = time.time() - float(os.environ["GFPGAN_BENCH_T0"])
+import resource
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, r.describe())
+"""
+
+
+def cold_starts(face: Weights, weights_dir: str | None) -> list[dict[str, Any]]:
+    """Process start to the first restored photo, twice: the first pays the runtime export, the second
+    finds it cached (what every restart of a Space pays)."""
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if face.real and face.path is not None:
+            model, folder = str(face.path), str(Path(tmp) / "weights")
+        else:  # the random network in the official file format, as a user's checkpoint
+            model, folder = str(Path(tmp) / "model.pth"), str(Path(tmp) / "weights")
+            torch.save({"params_ema": face.net.state_dict()}, model)
+        for label in ("first start (exports the model)", "restart (export cached)"):
+            env = {**os.environ, "GFPGAN_BENCH_T0": repr(time.time()), "HF_HUB_OFFLINE": "1"}
+            proc = subprocess.run(
+                [sys.executable, "-c", _COLD_START, model, folder, str(ONE_FACE_PHOTO)],
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=REPO,
+            )
+            if proc.returncode != 0:
+                rows.append({"run": label, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]})
+                continue
+            seconds, peak_kb, described = proc.stdout.strip().splitlines()[-1].split(" ", 2)
+            peak_mb = float(peak_kb) / (1e6 if sys.platform == "darwin" else 1e3)
+            rows.append({"run": label, "seconds": float(seconds), "peak_rss_mb": peak_mb, "restorer": described})
+            log.info(f"  {label}: {float(seconds):.1f} s")
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------- big photo
+def big_photo(faces: int = 30, size: tuple[int, int] = (6000, 4000)) -> np.ndarray:
+    """A 24-megapixel photo with ``faces`` faces: the one-face example tiled on a 6 x 5 grid over a
+    grey background (each copy about 500 px)."""
+    face = load_picture(ONE_FACE_PHOTO).rgb
+    w, h = size
+    canvas = np.full((h, w, 3), 0.5, np.float32)
+    cols = 6
+    rows = math.ceil(faces / cols)
+    cell_w, cell_h = w // cols, h // rows
+    import cv2
+
+    tile = cv2.resize(face, (min(cell_w, cell_h) - 20, min(cell_w, cell_h) - 20), interpolation=cv2.INTER_AREA)
+    for i in range(faces):
+        y, x = (i // cols) * cell_h + 10, (i % cols) * cell_w + 10
+        canvas[y : y + tile.shape[0], x : x + tile.shape[1]] = tile
+    return canvas
+
+
+def big_photo_run(restorer: Restorer) -> dict[str, Any]:
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    result = restorer.restore(big_photo(), RestoreOptions(upscale=1))
+    seconds = time.perf_counter() - start
+    return {
+        "size": "6000x4000",
+        "faces_found": len(result.faces),
+        "seconds": seconds,
+        "stages_s": result.timings,
+        "peak_rss_mb_before": before,
+        "peak_rss_mb_after": peak_rss_mb(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- report
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    info = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+Goal = tuple[str, float, str, bool]
+
+
+def _goal(what: str, value: float, key: str) -> Goal:
+    """(what, measured, the bar in words, met) against GOALS[key] (``_min``: at least; else at most)."""
+    bar = GOALS[key]
+    if key.endswith("_min"):
+        return what, value, f">= {bar:g}", value >= bar
+    return what, value, f"<= {bar:g}", value <= bar
+
+
+def goals(report: dict[str, Any]) -> list[Goal]:
+    """Each of issue 9's goals that this run measured."""
+    out = []
+    face = report.get("face_model")
+    if face:
+        d = face["default"]
+        out.append(_goal(f"face model: default ({d['runtime']}) / floor", d["floor_ratio"], "face_floor_ratio_max"))
+        out.append(_goal("face model: speedup over the reference way", d["speedup"], "face_speedup_min"))
+        out.append(_goal("face model: max abs difference", d["max_abs_diff"], "face_max_abs_max"))
+    one = {
+        r["way"]: r for r in report.get("pipeline", []) if r["photo"] == ONE_FACE_PHOTO.name and "2x" in r["setting"]
+    }
+    if len(one) == 2:
+        ratio = one["reference way"]["stages_s"]["total"] / one["default"]["stages_s"]["total"]
+        out.append(_goal("one-face photo, 2x with background: speedup", ratio, "photo_speedup_min"))
+    restart = [r for r in report.get("cold_start", []) if "seconds" in r and r["run"].startswith("restart")]
+    if restart:
+        out.append(_goal("cold start with the weights on disk (s)", restart[0]["seconds"], "cold_start_s_max"))
+    half = [r for r in report.get("gpu", []) if "faces_per_s" in r and r["batch"] == 32 and r["dtype"] == "float16"]
+    if half:
+        out.append(_goal("GPU faces/s, float16, batch 32", half[0]["faces_per_s"], "gpu_faces_per_s_min"))
+        out.append(_goal("GPU float16: max abs difference", half[0]["max_abs_diff_to_float32"], "half_max_abs_max"))
+    return out
+
+
+def _table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+def print_report(report: dict[str, Any]) -> None:
+    m = report["machine"]
+    gpu = f", {m['gpu']}" if "gpu" in m else ""
+    print(f"\n# Benchmark, {m['date']}: {m['cpu']} ({m['cpu_count']} CPUs, torch {m['torch_threads']} threads){gpu}")
+    print(f"weights: face {report['weights']['face']}; background {report['weights']['background']}")
+    face = report.get("face_model")
+    if face:
+        print(
+            f"\n## Face model: {face['gflop_per_face']:.1f} GFLOP per face; matmul {face['matmul_gflops']:.0f} "
+            f"GFLOP/s, so the floor is {face['floor_ms_per_face']:.0f} ms per face"
+        )
+        rows = []
+        for r in face["rows"]:
+            if r.get("ms_per_face") is None:
+                rows.append([r["runtime"], "-", "-", "-", "-", "-", r["note"]])
+            else:
+                rows.append([r["runtime"], r["batch"], f"{r['ms_per_face']:.0f}", f"{r['floor_ratio']:.2f}",
+                             f"{r['speedup']:.2f}", f"{r['max_abs_diff']:.1e}", r["note"]])  # fmt: skip
+        print(_table(["runtime", "batch", "ms/face", "x floor", "speedup", "max abs diff", "note"], rows))
+        print(f"default: {face['default_note']}")
+    if report.get("gpu"):
+        rows = [
+            [r["dtype"], r["batch"], f"{r['faces_per_s']:.1f}", f"{r['max_abs_diff_to_float32']:.1e}",
+             f"{r['peak_gpu_mb']:.0f}"] if "faces_per_s" in r else [r["dtype"], r["batch"], r["note"], "", ""]
+            for r in report["gpu"]
+        ]  # fmt: skip
+        print("\n## GPU\n" + _table(["dtype", "batch", "faces/s", "max abs diff to float32", "peak GPU MB"], rows))
+    if report.get("pipeline"):
+        stages = ["decode", "detect", "align", "restore", "upsample", "paste", "total"]
+        rows = [
+            [f"{r['photo']} ({r['size']})", r["faces"], r["setting"], r["way"],
+             *(f"{r['stages_s'].get(s, 0):.2f}" for s in stages), r.get("max_abs_diff_to_reference_uint8", "")]
+            for r in report["pipeline"]
+        ]  # fmt: skip
+        print("\n## Whole photo, seconds per stage (median)")
+        print(_table(["photo", "faces", "setting", "way", *stages, "max diff (0-255)"], rows))
+    for r in report.get("cold_start", []):
+        said = (
+            f"{r['seconds']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB ({r['restorer']})"
+            if "seconds" in r
+            else r["error"]
+        )
+        print(f"cold start, {r['run']}: {said}")
+    big = report.get("big_photo")
+    if big:
+        print(
+            f"\n24 MP photo ({big['size']}), {big['faces_found']} faces, 1x: {big['seconds']:.1f} s; "
+            f"peak RSS {big['peak_rss_mb_after']:.0f} MB (before it {big['peak_rss_mb_before']:.0f} MB)"
+        )
+    print(f"peak RSS of this process: {report['peak_rss_mb']:.0f} MB")
+    rows = [[what, f"{value:.3g}", bar, "yes" if met else "NO"] for what, value, bar, met in report["goals"]]
+    print("\n## Goals (issue 9)\n" + _table(["goal", "measured", "bar", "met"], rows))
+
+
+def run(args: argparse.Namespace) -> int:
+    device = pick_device(args.device)
+    report: dict[str, Any] = {"machine": machine()}
+    face, upscaler = network(args.model, args.weights_dir), network("realesr-general-x4v3", args.weights_dir)
+    report["weights"] = {
+        "face": f"{args.model} ({'real' if face.real else 'random weights: speed only'})",
+        "background": f"realesr-general-x4v3 ({'real' if upscaler.real else 'random weights: speed only'})",
+    }
+    with tempfile.TemporaryDirectory(prefix="gfpgan-benchmark-") as tmp:  # never the weights' own cache
+        cache = Path(tmp)
+        log.info("matrix-multiply rate ...")
+        rate = matmul_gflops(device)
+        log.info("face model ...")
+        report["face_model"] = face_model_table(face, device, args.runs, rate, cache)
+        if device.type == "cuda":
+            log.info("GPU batches ...")
+            report["gpu"] = gpu_table(face, device, args.runs)
+        ways = restorers(face, upscaler, device, cache)
+        if "pipeline" not in args.skip:
+            photos = photo_set(args.photos, args.max_photos)
+            if ONE_FACE_PHOTO not in photos:
+                photos.append(ONE_FACE_PHOTO)
+            log.info(f"whole photos ({len(photos)}) ...")
+            report["pipeline"] = pipeline_table(photos, ways, args.runs)
+        if "big" not in args.skip:
+            log.info("24 MP photo with 30 faces ...")
+            report["big_photo"] = big_photo_run(ways["default"][0])
+    if "cold-start" not in args.skip:
+        log.info("cold starts ...")
+        report["cold_start"] = cold_starts(face, args.weights_dir)
+    report["peak_rss_mb"] = peak_rss_mb()
+    report["goals"] = goals(report)
+    print_report(report)
+    Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+    log.info(f"wrote {args.json}")
+    return 0
