@@ -140,7 +140,22 @@ def network(name: str, weights_dir: str | None) -> Weights:
 
 
 # ---------------------------------------------------------------------------------------------- face model
-def face_model_table(weights: Weights, device: torch.device, runs: int, rate: float, exports: Path) -> dict[str, Any]:
+class CompiledRunner:
+    """torch.compile of the face model's pipeline call (compiled on the first call)."""
+
+    name = "torch.compile"
+
+    def __init__(self, model: nn.Module) -> None:
+        self.forward = torch.compile(getattr(model, "restore_faces"))  # noqa: B009 (a method of any restorer)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return self.forward(x)
+
+
+def face_model_table(
+    weights: Weights, device: torch.device, runs: int, rate: float, exports: Path, with_compile: bool = False
+) -> dict[str, Any]:
     """Every way this project can run the face model, against the reference way (torch, batch 1)."""
     net = weights.net.to(device)
     size = int(getattr(net, "out_size", 512))
@@ -170,6 +185,12 @@ def face_model_table(weights: Weights, device: torch.device, runs: int, rate: fl
 
     measure("torch eager (reference way)", reference, 1)
     measure("torch eager", reference, 4)
+    if with_compile:  # not offered as a runtime: slower than the ONNX runtimes here, and paid per start
+        compiled = CompiledRunner(net)
+        start = time.perf_counter()
+        compiled(faces[:1].to(device))
+        compile_s = time.perf_counter() - start
+        measure("torch.compile", compiled, 1, compile_s, f"compile {compile_s:.0f} s at every start")
     if device.type == "cpu":
         for name in CPU_PREFERENCE:
             if not is_installed(name):
@@ -530,7 +551,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("matrix-multiply rate ...")
         rate = matmul_gflops(device)
         log.info("face model ...")
-        report["face_model"] = face_model_table(face, device, args.runs, rate, cache)
+        report["face_model"] = face_model_table(face, device, args.runs, rate, cache, args.compile)
         if device.type == "cuda":
             log.info("GPU batches ...")
             report["gpu"] = gpu_table(face, device, args.runs)
