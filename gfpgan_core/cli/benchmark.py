@@ -70,6 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     b.add_argument("--weights-dir", help="weights cache folder (default $GFPGAN_WEIGHTS_DIR or ./weights)")
     b.add_argument("--json", default="benchmark.json", help="where the results go as JSON (default benchmark.json)")
+    b.add_argument("--compile", action="store_true", help="also time torch.compile (its compile takes minutes)")
     b.add_argument(
         "--skip", nargs="*", default=[], choices=["pipeline", "cold-start", "big"], help="parts to leave out"
     )
