@@ -63,7 +63,12 @@ GOALS = {  # from issue 9: the bar each ratio is held to
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("benchmark", help="measure speed: face model runtimes, pipeline stages, cold start, memory")
-    b.add_argument("-m", "--model", default="v1.4", help="zoo name of the face model (random weights if not on disk)")
+    b.add_argument(
+        "-m",
+        "--model",
+        default="v1.4",
+        help="zoo name (random weights if not on disk) or weights file of the face model",
+    )
     b.add_argument("--photos", help="folder of photos (default ../shared/data/photos when present, else examples/)")
     b.add_argument("--max-photos", type=int, default=3, help="photos of that folder timed (default 3)")
     b.add_argument("--runs", type=int, default=3, help="timed runs per measurement, after one warm-up (median)")
@@ -128,6 +133,10 @@ class Weights:
 
 
 def network(name: str, weights_dir: str | None) -> Weights:
+    """A zoo name (random weights of its shape when its file is not on disk) or a weights file."""
+    if Path(name).is_file():
+        net, _ = load_model(name)
+        return Weights(net.eval().requires_grad_(False), Path(name), zoo.sha256_of(Path(name)), True)
     entry = zoo.get_entry(name)
     path = zoo.local_path(entry, weights_dir)
     if path.is_file():

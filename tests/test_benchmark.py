@@ -1,0 +1,40 @@
+"""The benchmark command end to end on a tiny checkpoint: every section it promises, honest numbers."""
+
+import json
+
+import pytest
+
+from gfpgan_core.cli.main import main
+from gfpgan_core.runtimes import CPU_PREFERENCE, TOLERANCE, is_installed
+
+
+@pytest.mark.slow
+def test_the_benchmark_measures_every_runtime_the_pipeline_and_a_cold_start(tmp_path, tiny_checkpoint, capsys):
+    out = tmp_path / "bench.json"
+    args = ["benchmark", "-m", str(tiny_checkpoint), "--runs", "1", "--max-photos", "1", "--json", str(out)]
+    assert main([*args, "--weights-dir", str(tmp_path / "weights"), "--skip", "big"]) == 0
+    report = json.loads(out.read_text())
+    printed = capsys.readouterr().out
+
+    face = report["face_model"]
+    assert face["gflop_per_face"] > 0 and face["matmul_gflops"] > 0
+    rows = {(r["runtime"], r["batch"]): r for r in face["rows"]}
+    reference = rows[("torch eager (reference way)", 1)]
+    assert reference["max_abs_diff"] == 0 and reference["speedup"] == 1
+    for name in CPU_PREFERENCE:
+        if is_installed(name):
+            assert rows[(name, 1)]["max_abs_diff"] <= TOLERANCE and rows[(name, 1)]["ms_per_face"] > 0
+    assert face["default_runtime"] == next((n for n in CPU_PREFERENCE if is_installed(n)), "torch")
+
+    ways = {(r["photo"], r["setting"], r["way"]) for r in report["pipeline"]}
+    assert ("astronaut_degraded.jpg", "2x, background on", "reference way") in ways
+    assert ("astronaut_degraded.jpg", "2x, background on", "default") in ways
+    stages = report["pipeline"][0]["stages_s"]
+    assert {"decode", "detect", "align", "restore", "upsample", "paste", "total"} <= set(stages)
+
+    first, restart = report["cold_start"]
+    assert first["seconds"] > 0 and restart["seconds"] > 0 and restart["peak_rss_mb"] > 0, report["cold_start"]
+    assert report["peak_rss_mb"] > 0
+    goals = {what for what, *_ in report["goals"]}
+    assert "face model: speedup over the reference way" in goals and "cold start with the weights on disk (s)" in goals
+    assert "## Goals (issue 9)" in printed and "| torch eager (reference way) | 1 |" in printed
