@@ -1282,7 +1282,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--runtime",
         default=os.environ.get("GFPGAN_RUNTIME", "auto"),
         choices=RUNTIMES,
-        help="what runs the face model (auto: the fastest exact one on this device)",
+        help="what runs the face model and the upscaler (auto: the fastest exact one on this device)",
     )
     p.add_argument("--weights-dir", default=os.environ.get("GFPGAN_WEIGHTS_DIR"))
     p.add_argument(

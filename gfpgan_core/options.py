@@ -16,8 +16,8 @@ DETECTORS = ("auto", "retinaface", "yunet")
 UPSAMPLERS = ("auto", "realesrgan", "lanczos")
 """auto: Real-ESRGAN when its weights can be had, else Lanczos."""
 RUNTIMES = ("auto", "torch", "onnxruntime", "openvino")
-"""What runs the face model. auto: on a CPU the fastest installed ONNX runtime (OpenVINO, then ONNX
-Runtime; see :mod:`gfpgan_core.runtimes`), else torch; on a GPU torch."""
+"""What runs the face model and the background upscaler. auto: on a CPU the fastest installed ONNX
+runtime (OpenVINO, then ONNX Runtime; see :mod:`gfpgan_core.runtimes`), else torch; on a GPU torch."""
 PARSERS = ("auto", "parsenet", "none")
 """auto: ParseNet face masks when its weights can be had, else a feathered box."""
 ALIGNMENTS = ("least-squares", "official")

@@ -4,9 +4,9 @@ On this project's 2-core CPU (2026-11-25) one 512 GFPGAN face took 2.15 s in tor
 ONNX Runtime and 0.95 s in OpenVINO, both within 6e-6 of torch; a 420 x 420 tile of the background
 upscaler 2.70 s in torch, 1.11 s and 1.13 s (``python -m gfpgan_core benchmark`` prints the table).
 Both run the networks' convolutions faster than PyTorch's CPU kernels, so on a CPU the fastest
-runtime installed is used. An export is made once per checkpoint (about 5 s), checked
-against torch on random faces, and cached beside the weights under the checkpoint's sha256, so a
-restart loads it in about a second. Any failure (package missing, export or check failed, cache not
+runtime installed is used. An export is made once per checkpoint (4 s; 12-13 s with the check against
+torch on random input), and cached beside the weights under the checkpoint's sha256, so a restart
+loads it in 0.8-1.6 s. Any failure (package missing, export or check failed, cache not
 writable) falls back to torch, and one log line says which runtime runs and why.
 
 GPUs stay on torch (float16 and batches are where the GPU's speed is). Calls that need what the export
@@ -84,9 +84,9 @@ class TorchRunner:
 
 
 def one_at_a_time(run: Callable[[np.ndarray], np.ndarray], x: torch.Tensor) -> torch.Tensor:
-    """``run`` on each item of the batch. On the CPU a batch is no faster per face in these runtimes
-    (OpenVINO 953 against 956 ms, ONNX Runtime 1124 against 1125 at batch 4 and 1) but holds four
-    faces' activations: 4.6 GB peak against 2.5 GB for the 512 GFPGAN in OpenVINO."""
+    """``run`` on each item of the batch. On the CPU a batch is hardly faster per face in these runtimes
+    (benchmark, batch 4 against 1: OpenVINO 934 against 942 ms, ONNX Runtime 1003 against 1032) but
+    holds four faces' activations: peak 4.6 GB against 2.5 GB for the 512 GFPGAN in OpenVINO."""
     return torch.cat([torch.from_numpy(run(one.numpy())) for one in x.split(1)])
 
 
@@ -124,7 +124,6 @@ _LOADERS: dict[str, Callable[[Path, int], Runner]] = {
     "onnxruntime": OnnxRuntimeRunner,
     "openvino": OpenVinoRunner,
 }
-_PACKAGES = {"onnxruntime": "onnxruntime", "openvino": "openvino"}
 
 
 class _Method(nn.Module):
@@ -211,8 +210,8 @@ def select_runner(
 ) -> tuple[Runner, str]:
     """(runner, one line saying which runtime runs and why) for ``model`` on ``device``.
 
-    ``runtime`` is one of :data:`~gfpgan_core.options.RUNTIMES`; a named runtime that cannot run falls back to torch too
-    (with the reason), so a server always starts.
+    ``runtime`` is one of :data:`~gfpgan_core.options.RUNTIMES`; a named runtime that cannot run falls
+    back to torch too (with the reason), so a server always starts.
     """
     check_choice("runtime", runtime, RUNTIMES)
     torch_runner = TorchRunner(model, spec)
@@ -226,9 +225,8 @@ def select_runner(
     if checkpoint_sha256 is None or cache_dir is None:
         return torch_runner, f"{what} runs in torch (no checkpoint hash to cache an export under)"
     wanted = CPU_PREFERENCE if runtime == "auto" else (runtime,)
-    reasons = []
-    installed = [name for name in wanted if is_installed(_PACKAGES[name])]
-    reasons += [f"{name} is not installed" for name in wanted if name not in installed]
+    installed = [name for name in wanted if is_installed(name)]  # each runtime's package has its name
+    reasons = [f"{name} is not installed" for name in wanted if name not in installed]
     if installed:
         onnx_file = export_path(cache_dir, checkpoint_sha256, spec)
         try:

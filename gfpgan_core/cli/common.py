@@ -24,8 +24,8 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         "--runtime",
         default="auto",
         choices=RUNTIMES,
-        help="what runs the face model (auto: an ONNX export in OpenVINO or ONNX Runtime on a CPU, about 2x "
-        "faster than torch and equal within 1e-3; torch on a GPU)",
+        help="what runs the face model and the background upscaler (auto: on a CPU an ONNX export in OpenVINO "
+        "or ONNX Runtime, about 2x faster than torch and equal within 1e-3; torch on a GPU)",
     )
     add_weights_args(p)
 
