@@ -26,16 +26,22 @@ def _run(*args, timeout=600):
     )
 
 
+def _input_folder(tmp_path, files=()):
+    """``tmp_path/in`` holding copies of ``files``: the CLI must never write to a user's folder."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in files:
+        shutil.copy(p, src / p.name)
+    return src
+
+
 def _digest(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
 
 def test_restore_a_folder_of_photos(tmp_path, tiny_checkpoint):
-    src = tmp_path / "in"
-    src.mkdir()
     chosen = photos("photos", 5) + photos("hq_photos", 2)
-    for p in chosen:
-        shutil.copy(p, src / p.name)
+    src = _input_folder(tmp_path, chosen)
     (src / "notes.txt").write_text("not an image")  # ignored: not an image extension
     (src / "broken.jpg").write_bytes(b"this is not a jpeg")
     before = _digest(src)
@@ -162,10 +168,7 @@ def test_suffix_cannot_leave_the_output_folder(tmp_path, tiny_checkpoint):
 
 
 def test_a_folder_run_resumes_and_overwrite_redoes(tmp_path, tiny_checkpoint):
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in photos("hq_photos", 2):
-        shutil.copy(p, src / p.name)
+    src = _input_folder(tmp_path, photos("hq_photos", 2))
     out = tmp_path / "out"
     first = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download")
     assert first.returncode == 0 and first.stderr.count("[1/2]") == 1 and first.stderr.count("[2/2]") == 1
@@ -179,8 +182,7 @@ def test_a_folder_run_resumes_and_overwrite_redoes(tmp_path, tiny_checkpoint):
 
 
 def test_a_skipped_file_is_named_once(tmp_path, tiny_checkpoint):
-    src = tmp_path / "in"
-    src.mkdir()
+    src = _input_folder(tmp_path)
     (src / "broken.jpg").write_bytes(b"not a jpeg")
     proc = _run("-i", src, "-o", tmp_path / "out", "--model-path", tiny_checkpoint, "--no-download")
     line = next(line for line in proc.stderr.splitlines() if "skipped" in line)
@@ -191,10 +193,7 @@ def test_expressions_are_written_beside_the_outputs(tmp_path, tiny_checkpoint):
     import csv
     import json
 
-    src = tmp_path / "in"
-    src.mkdir()
-    for p in photos("hq_photos", 2):
-        shutil.copy(p, src / p.name)
+    src = _input_folder(tmp_path, photos("hq_photos", 2))
     out = tmp_path / "out"
     proc = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--no-download", "--expressions")
     assert proc.returncode == 0, proc.stderr
