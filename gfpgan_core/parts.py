@@ -77,7 +77,7 @@ def _runner(
 ) -> tuple[Runner, str]:
     """What runs ``net``, exports cached in ``<weights dir>/exports`` under the checkpoint's sha256."""
     wants_export = device.type == "cpu" and not half and runtime != "torch"
-    sha256 = _checkpoint_sha256(path, entry) if wants_export else None
+    sha256 = checkpoint_sha256(path, entry) if wants_export else None
     cache = zoo.weights_dir(weights_dir) / "exports"
     runner, note = select_runner(
         net, device=device, half=half, checkpoint_sha256=sha256, cache_dir=cache, runtime=runtime, spec=spec
@@ -86,7 +86,7 @@ def _runner(
     return runner, note
 
 
-def _checkpoint_sha256(path: Path, entry: zoo.ZooEntry | None) -> str:
+def checkpoint_sha256(path: Path, entry: zoo.ZooEntry | None) -> str:
     """The checkpoint's sha256: published or pinned in the zoo, else hashed (a user's file, ~1 s)."""
     known = entry.sha256 if entry else None
     if known and len(known) == 64:

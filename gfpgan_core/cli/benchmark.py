@@ -43,6 +43,7 @@ from ..devices import pick_device
 from ..faces.detection import YuNetDetector
 from ..images import Picture, load_picture, resize
 from ..options import RestoreOptions
+from ..parts import checkpoint_sha256
 from ..pipeline import Restorer
 from ..runtimes import CPU_PREFERENCE, IMAGES, Runner, TorchRunner, is_installed, select_runner
 
@@ -145,13 +146,12 @@ def network(name: str, weights_dir: str | None) -> Weights:
     """A zoo name (random weights of its shape when its file is not on disk) or a weights file."""
     if Path(name).is_file():
         net, _ = load_model(name)
-        return Weights(net.eval().requires_grad_(False), Path(name), zoo.sha256_of(Path(name)), True)
+        return Weights(net.eval().requires_grad_(False), Path(name), checkpoint_sha256(Path(name), None), True)
     entry = zoo.get_entry(name)
     path = zoo.local_path(entry, weights_dir)
     if path.is_file():
         net, _ = load_model(zoo.ensure_weights(entry, weights_dir, download=False), entry.config)
-        sha = entry.sha256 if entry.sha256 and len(entry.sha256) == 64 else zoo.sha256_of(path)
-        return Weights(net, path, sha, True)
+        return Weights(net, path, checkpoint_sha256(path, entry), True)
     torch.manual_seed(0)
     assert entry.config is not None
     net = entry.config.build().eval().requires_grad_(False)
