@@ -13,7 +13,16 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported
+# Before gradio is imported (it reads both then). Gradio's default cache, /tmp/gradio, is shared by every
+# Gradio program and gradio_client on the machine: the app keeps its uploads and results in a folder of
+# its own, under $GFPGAN_DATA_DIR (default ~/.cache/gfpgan_core/app).
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+if not os.environ.get("GRADIO_TEMP_DIR"):
+    os.environ["GRADIO_TEMP_DIR"] = os.path.join(
+        os.environ.get("GFPGAN_DATA_DIR")
+        or os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gfpgan_core", "app"),
+        "gradio",
+    )
 
 import argparse
 import contextlib
@@ -457,12 +466,17 @@ def write_summary(result: RestorationResult, restorer: Restorer, seconds: float 
     return summary + ("\n\n" + " ".join(notes) if notes else "")
 
 
-def output_folder() -> Path:
-    """A fresh folder for one request's results inside Gradio's cache: Gradio serves files there
-    without copying them (each result is stored once) and its timer deletes them."""
+def results_root() -> Path:
+    """The folder of every request's results, inside Gradio's cache (Gradio serves files there without
+    copying them, so each result is stored once); only this app writes into it."""
     from gradio.utils import get_upload_folder
 
-    return Path(get_upload_folder()) / "gfpgan-results" / uuid.uuid4().hex
+    return Path(get_upload_folder()) / "gfpgan-results"
+
+
+def output_folder() -> Path:
+    """A fresh folder for one request's results (the disk budget deletes it)."""
+    return results_root() / uuid.uuid4().hex
 
 
 def could_not_save(exc: OSError, out_dir: Path, what: str) -> GFPGANError:
@@ -1329,9 +1343,14 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {exc}") from None
     from gradio.utils import get_upload_folder
 
-    budget = DiskBudget(Path(get_upload_folder()), limits.disk_budget_mb * 1_000_000, limits.keep_outputs_s + 60)
+    cache = Path(get_upload_folder())
+    cache.mkdir(parents=True, exist_ok=True)
+    log.info(f"uploads and results: {cache}")
+    budget = DiskBudget(limits.disk_budget_mb * 1_000_000, limits.keep_outputs_s + 60, folders=[results_root()])
     examples = ExampleResults()
     demo = build_demo(service, limits, budget, examples)
+    # the app's other files: what Gradio recorded as uploaded to or copied for this app, never its whole cache
+    budget.records = lambda: [path for files in demo.temp_file_sets for path in list(files)]
     photo = photo_input(demo)
     photo.public_url = public_url(args)
     budget.keep = examples.kept  # the examples and their results are never deleted
@@ -1365,7 +1384,7 @@ def main(argv: list[str] | None = None) -> None:
                     PayloadGuard,
                     is_received=photo_input(demo).received_by_gradio,
                     calls_per_minute=limits.calls_per_minute,
-                    free_bytes=lambda: shutil.disk_usage(budget.root).free,
+                    free_bytes=lambda: shutil.disk_usage(cache).free,
                     drop_job=lambda event_id: drop_waiting_job(demo, event_id),
                     claim_s=limits.claim_s,
                 )

@@ -7,6 +7,12 @@ ages out. :class:`DiskBudget` adds that bound: over budget, the oldest files go 
 a request is using right now, files written in the last moments (an upload about to be processed, a
 result about to be fetched) and files that must stay (the page's examples).
 
+It deletes only what the app itself wrote: the files under ``folders`` (folders that only the app
+writes into, such as its results folder) and the files ``records`` lists (the paths Gradio
+recorded as received or written for this app). Never a whole shared folder: Gradio's default cache
+(``/tmp/gradio``) is shared by every Gradio program and gradio_client on the machine, and sweeping
+it once deleted 707 files (297 MB) that other programs had written.
+
 Front-end code: the engine never imports it. It knows files, not Gradio.
 """
 
@@ -15,23 +21,36 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 
 class DiskBudget:
-    """Keep the files under ``root`` within ``max_bytes`` and younger than ``max_age_s``."""
+    """Keep the app's own files within ``max_bytes`` and younger than ``max_age_s``.
 
-    def __init__(self, root: Path, max_bytes: int, max_age_s: float, protect_recent_s: float = 30.0) -> None:
-        self.root = Path(root).resolve()
-        shared = {Path(tempfile.gettempdir()).resolve(), Path.home().resolve(), Path("/")}
-        if self.root in shared:  # a folder others use too: never sweep it
-            raise ValueError(f"{self.root} is shared with other programs; give the app a folder of its own.")
+    Args:
+        max_bytes: the most the app's files may hold together.
+        max_age_s: older files are deleted even within the budget.
+        folders: folders only the app writes into; everything below them is the app's.
+        records: returns the app's other files (paths), read at every sweep.
+        protect_recent_s: files younger than this are never deleted (about to be read or fetched).
+    """
+
+    def __init__(
+        self,
+        max_bytes: int,
+        max_age_s: float,
+        *,
+        folders: Iterable[str | os.PathLike] = (),
+        records: Callable[[], Iterable[str]] | None = None,
+        protect_recent_s: float = 30.0,
+    ) -> None:
+        self.folders = [Path(f).resolve() for f in folders]
+        self.records = records or tuple
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
         self.protect_recent_s = protect_recent_s
@@ -55,16 +74,23 @@ class DiskBudget:
                     if not self._in_use[n]:
                         del self._in_use[n]
 
+    def _own_paths(self) -> set[Path]:
+        paths = {Path(folder) / name for root in self.folders for folder, _, names in os.walk(root) for name in names}
+        for _ in range(3):  # the record may be a set another thread adds to while it is read
+            try:
+                return paths | {Path(p) for p in list(self.records())}
+            except RuntimeError:
+                continue
+        return paths
+
     def _files(self) -> list[tuple[float, int, Path]]:
         found = []
-        for folder, _, names in os.walk(self.root):
-            for name in names:
-                path = Path(folder) / name
-                try:
-                    info = path.lstat()
-                except OSError:
-                    continue
-                found.append((info.st_mtime, info.st_size, path))
+        for path in self._own_paths():
+            try:
+                info = path.lstat()
+            except OSError:
+                continue
+            found.append((info.st_mtime, info.st_size, path))
         return sorted(found)  # oldest first
 
     def sweep(self, now: float | None = None) -> tuple[int, int]:
@@ -84,15 +110,24 @@ class DiskBudget:
             with contextlib.suppress(OSError):
                 path.unlink()
                 deleted, freed, total = deleted + 1, freed + size, total - size
-        self._remove_empty_folders()
+                self._remove_own_empty_folder(path.parent)
+        for root in self.folders:
+            self._remove_empty_folders(root)
         if deleted:
             log.info(f"disk budget: deleted {deleted} files ({freed / 1e6:.1f} MB); {total / 1e6:.1f} MB kept")
         return deleted, freed
 
-    def _remove_empty_folders(self) -> None:
-        for folder, _, _ in os.walk(self.root, topdown=False):
+    def _remove_own_empty_folder(self, folder: Path) -> None:
+        """A recorded file's folder once it is empty (Gradio gives every upload a folder of its own)."""
+        if folder.resolve() not in self.folders:
             with contextlib.suppress(OSError):
-                if Path(folder) != self.root and not os.listdir(folder):
+                folder.rmdir()  # only succeeds when empty
+
+    @staticmethod
+    def _remove_empty_folders(root: Path) -> None:
+        for folder, _, _ in os.walk(root, topdown=False):
+            with contextlib.suppress(OSError):
+                if Path(folder) != root and not os.listdir(folder):
                     os.rmdir(folder)
 
     def start(self, every_s: float = 30.0) -> threading.Thread:

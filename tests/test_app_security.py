@@ -3,11 +3,12 @@
 import json
 import os
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import REPO, fetch_recorder, photos
+from conftest import REPO, fetch_recorder, photos, running_app
 
 ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False, "PNG", 90, False]
 
@@ -213,3 +214,36 @@ def test_the_compare_endpoint_takes_only_uploads(app_server, outside_image):
     for bad in ({"path": str(outside_image)}, {"path": f"{app_server.url}gradio_api/file={outside_image}"}):
         status, event, data = _call(app_server.url, bad, args, endpoint="compare")
         assert _refused(status, event, data), (bad, status, data)
+
+
+@pytest.mark.parametrize("cache", ["default", "operator's shared folder"])
+def test_files_the_app_did_not_write_survive_start_up_sweeps_and_the_budget(tmp_path, cache):
+    """Other programs' files in Gradio's machine-wide default cache (or in a shared folder an operator
+    gives as GRADIO_TEMP_DIR) are never deleted, with a budget of 0 MB and files far older than the
+    retention time; the app's own uploads land in a folder of its own by default."""
+    tmpdir, data = tmp_path / "tmp", tmp_path / "data"
+    shared = tmpdir / "gradio"  # what tempfile.gettempdir()/gradio is for the app
+    old = time.time() - 10**6
+    foreign = []
+    for name in ("other-app/abc123/photo.png", "gradio_client_download.webp", "x/y/z.bin"):
+        path = shared / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(name.encode() * 100)
+        os.utime(path, (old, old))
+        foreign.append(path)
+    env = {
+        "TMPDIR": str(tmpdir),
+        "GFPGAN_DATA_DIR": str(data),
+        "GRADIO_TEMP_DIR": "" if cache == "default" else str(shared),
+        "GFPGAN_DISK_BUDGET_MB": "0",
+    }
+    with running_app(tmp_path, env=env) as server:
+        for _ in range(2):  # each request ends with a sweep
+            path = _upload(server.url, photos("hq_photos", 1)[0])
+            status, event, data_out = _call(server.url, {"path": path, "meta": {"_type": "gradio.FileData"}})
+            assert (status, event) == (200, "complete"), data_out
+        own = data / "gradio" if cache == "default" else shared
+        assert Path(path).is_relative_to(own), path
+        assert any(f"uploads and results: {own}" in line for line in server.log)
+    for path in foreign:
+        assert path.read_bytes() == path.relative_to(shared).as_posix().encode() * 100

@@ -19,7 +19,7 @@ def _file(root, name, size, age_s, now):
 def test_over_budget_the_oldest_go_first(tmp_path):
     now = time.time()
     files = [_file(tmp_path, f"req{i}/out.png", 100, age_s=300 - i * 10, now=now) for i in range(10)]
-    budget = DiskBudget(tmp_path, max_bytes=450, max_age_s=3600, protect_recent_s=30)
+    budget = DiskBudget(max_bytes=450, max_age_s=3600, folders=[tmp_path], protect_recent_s=30)
     deleted, freed = budget.sweep(now)
     assert (deleted, freed) == (6, 600)
     assert [f.exists() for f in files] == [False] * 6 + [True] * 4
@@ -32,7 +32,7 @@ def test_what_a_request_needs_is_never_deleted(tmp_path):
     example = _file(tmp_path, "examples/a.jpg", 1000, age_s=5000, now=now)
     fresh = _file(tmp_path, "new/result.png", 1000, age_s=5, now=now)
     old = _file(tmp_path, "old/result.png", 1000, age_s=900, now=now)
-    budget = DiskBudget(tmp_path, max_bytes=0, max_age_s=600, protect_recent_s=30)
+    budget = DiskBudget(max_bytes=0, max_age_s=600, folders=[tmp_path], protect_recent_s=30)
     budget.keep = {str(example)}
     with budget.in_use([str(in_use), None]):
         budget.sweep(now)
@@ -45,12 +45,24 @@ def test_files_older_than_the_promise_go_even_within_budget(tmp_path):
     now = time.time()
     old = _file(tmp_path, "a/old.png", 10, age_s=601, now=now)
     young = _file(tmp_path, "a/young.png", 10, age_s=599, now=now)
-    DiskBudget(tmp_path, max_bytes=10**9, max_age_s=600).sweep(now)
+    DiskBudget(max_bytes=10**9, max_age_s=600, folders=[tmp_path]).sweep(now)
     assert not old.exists() and young.exists()
 
 
-def test_a_shared_folder_is_never_swept():
-    import tempfile
-
-    with pytest.raises(ValueError, match="shared"):
-        DiskBudget(tempfile.gettempdir(), max_bytes=0, max_age_s=0)
+def test_only_the_apps_own_files_are_ever_deleted(tmp_path):
+    """A cache shared with other programs (Gradio's default /tmp/gradio): their files survive every
+    sweep, however old and however far over budget; the app's results folder and its recorded uploads go."""
+    now = time.time()
+    foreign = [_file(tmp_path, name, 1000, age_s=10**6, now=now) for name in ("other/a.png", "b.json", "c/d/e.bin")]
+    result = _file(tmp_path, "gfpgan-results/r1/out.png", 10, age_s=900, now=now)
+    upload = _file(tmp_path, "f00d/photo.jpg", 10, age_s=900, now=now)
+    budget = DiskBudget(
+        max_bytes=0, max_age_s=600, folders=[tmp_path / "gfpgan-results"], records=lambda: {str(upload)}
+    )
+    assert budget.sweep(now) == (2, 20)
+    assert all(f.read_bytes() == b"x" * 1000 for f in foreign)
+    assert not result.exists() and not upload.exists()
+    assert not (tmp_path / "f00d").exists()  # the upload's own folder, once empty
+    assert (tmp_path / "gfpgan-results").is_dir() and (tmp_path / "other").is_dir()
+    assert budget.sweep(now + 10**6) == (0, 0)
+    assert all(f.exists() for f in foreign)
