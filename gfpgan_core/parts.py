@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from . import zoo
-from .archs import CodeFormerConfig, GFPGANConfig, GFPGANv1Config, RestoreFormerConfig, SRVGGConfig
+from .archs.spec import BACKGROUND_UPSAMPLER, FACE_RESTORER
 from .background import BackgroundUpsampler, LanczosUpsampler, NetworkUpsampler
 from .checkpoint import load_model
 from .errors import CheckpointError, WeightsMissingError
@@ -28,12 +28,6 @@ from .options import DETECTORS, PARSERS, UPSAMPLERS, check_choice
 from .runtimes import FACES, IMAGES, ExportSpec, FaceRunner, Runner, select_runner
 
 log = logging.getLogger(__name__)
-FACE_RESTORERS = (
-    GFPGANConfig,
-    RestoreFormerConfig,
-    CodeFormerConfig,
-    GFPGANv1Config,
-)  # config classes whose networks map aligned crops to restored crops
 WeightsDir = str | os.PathLike | None
 
 
@@ -59,7 +53,7 @@ def load_face_model(
     """A zoo name or a weights file -> the network and its runner (see :mod:`gfpgan_core.runtimes`)."""
     device = device or torch.device("cpu")
     path, entry = zoo.resolve_weights(model, weights_dir, download=download)
-    net, _ = load_model(path, entry.config if entry else None, expect=FACE_RESTORERS)
+    net, _ = load_model(path, entry.config if entry else None, role=FACE_RESTORER)
     net = net.to(device, torch.float16 if half else torch.float32).eval().requires_grad_(False)
     runner, note = _runner(net, path, entry, device, half, runtime, weights_dir, FACES)
     return FaceModel(net, entry.name if entry else Path(os.fspath(model)).name, runner, note)
@@ -133,7 +127,7 @@ def build_upsampler(
     if path is None:
         return LanczosUpsampler(), note
     entry = zoo.get_entry("realesr-general-x4v3")
-    net, _ = load_model(path, entry.config, expect=SRVGGConfig)
+    net, _ = load_model(path, entry.config, role=BACKGROUND_UPSAMPLER)
     net = net.to(device, torch.float16 if half else torch.float32).eval().requires_grad_(False)
     runner, _ = _runner(net, path, entry, device, half, runtime, weights_dir, IMAGES)  # the note is logged
     return NetworkUpsampler(net, device, half=half, runner=runner), note

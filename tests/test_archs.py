@@ -139,7 +139,7 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    known = r"known: GFPGANv1Clean, GFPGANv1, RestoreFormer, CodeFormer, SRVGGNetCompact\."
+    known = r"known: GFPGANv1Clean, RestoreFormer, CodeFormer, GFPGANv1, SRVGGNetCompact\."
     with pytest.raises(CheckpointError, match=known):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})
 
@@ -199,3 +199,15 @@ def test_gfpganv1_matches_the_reference_without_compiled_ops():
         out, rgbs = model(ref["input"])
     assert (out - ref["output"]).abs().max() < 1e-4
     assert all((a - b).abs().max() < 1e-4 for a, b in zip(rgbs, ref["out_rgbs"], strict=True))
+
+
+def test_each_registered_architecture_recognises_its_own_weights_and_no_others():
+    """Telltale keys never overlap, so the registry's order cannot decide what a file holds; each
+    architecture reads its own default config back from the published shapes."""
+    from gfpgan_core.archs.registry import ARCHITECTURES
+
+    for spec in ARCHITECTURES:
+        with torch.device("meta"):
+            state = spec.config().build().state_dict()
+        assert [s.name for s in ARCHITECTURES if s.matches(state)] == [spec.name]
+        assert detect_architecture(state) == spec.config()

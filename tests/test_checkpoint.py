@@ -97,7 +97,7 @@ def test_unknown_architecture(tmp_path):
 def test_incomplete_paper_v1_weights_are_one_line(tmp_path):
     path = tmp_path / "GFPGANv1.pth"
     torch.save({"params_ema": {"conv_body_first.0.weight": torch.zeros(1)}}, path)
-    with pytest.raises(CheckpointError, match="look like a known architecture but miss tensor"):
+    with pytest.raises(CheckpointError, match="look like GFPGANv1 but miss tensor"):
         load_model(path)
 
 

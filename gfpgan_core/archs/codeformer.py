@@ -10,6 +10,7 @@ shape is fixed by the reference (512 px, 64 channels x (1, 2, 2, 4, 4, 8), atten
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .restoreformer import Downsample, ResnetBlock, Upsample, group_norm
+from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices
 
 NF, CH_MULT, RES_BLOCKS, ATTN_RESOLUTION, EMB_DIM, SIZE = 64, (1, 2, 2, 4, 4, 8), 2, 16, 256, 512
 CHANNELS = {"16": 512, "32": 256, "64": 256, "128": 128, "256": 128, "512": 64}
@@ -192,3 +194,27 @@ class CodeFormer(nn.Module):
     ) -> torch.Tensor:
         """The pipeline's interface: ``fidelity`` is CodeFormer's w (0.5 when not given, as its demo)."""
         return self(x, 0.5 if fidelity is None else fidelity)
+
+
+def infer_config(state: StateDict) -> CodeFormerConfig:
+    """CodeFormer's variable parts from its tensors (the autoencoder around them is fixed); the number
+    of attention heads is not in the weights and takes the published 8."""
+    latent_size, dim_embd = state["position_emb"].shape
+    sizes = {m.group(1) for k in state if (m := re.match(r"fuse_convs_dict\.(\d+)\.", k))}
+    return CodeFormerConfig(
+        dim_embd=dim_embd,
+        n_head=8,
+        n_layers=count_indices(state, r"ft_layers\.(\d+)\."),
+        codebook_size=state["quantize.embedding.weight"].shape[0],
+        latent_size=latent_size,
+        connect_list=tuple(sorted(sizes, key=int)),
+    )
+
+
+SPEC = ArchSpec(
+    name="CodeFormer",
+    role=FACE_RESTORER,
+    config=CodeFormerConfig,
+    telltale_keys=("position_emb", "ft_layers.0.self_attn.in_proj_weight"),
+    infer_config=infer_config,
+)

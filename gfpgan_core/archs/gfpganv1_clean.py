@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices, tidy
 from .stylegan2_clean import StyleGAN2GeneratorClean, stylegan_channels
 
 
@@ -222,3 +223,38 @@ class GFPGANv1Clean(nn.Module):
         """The pipeline's interface: faces in [-1, 1] -> restored faces, with the stored (or given) noise.
         GFPGAN has no fidelity control of its own (the pipeline blends with the input instead)."""
         return self(x, return_rgb=False, randomize_noise=False, noise=noise)[0]
+
+
+def infer_config(state: StateDict) -> GFPGANConfig:
+    """Any GFPGANv1Clean size from its tensors (v1.2, v1.3, v1.4 and smaller ones alike)."""
+    n_down = count_indices(state, r"conv_body_down\.(\d+)\.")
+    log_size = n_down + 2
+    num_mlp = count_indices(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight")
+    num_style_feat = state["stylegan_decoder.to_rgb1.modulated_conv.modulation.weight"].shape[1]
+    narrow = state["stylegan_decoder.constant_input.weight"].shape[1] / 512
+    channel_multiplier: float = 1
+    if log_size >= 6:  # the 64x64 level is the first whose width depends on the multiplier
+        c64 = state["stylegan_decoder.style_convs.6.modulated_conv.weight"].shape[1]
+        channel_multiplier = c64 / (256 * narrow)
+    num_latent = state["final_linear.weight"].shape[0] // num_style_feat
+    scale0 = state["condition_scale.0.2.weight"].shape[0]
+    return GFPGANConfig(
+        out_size=2**log_size,
+        num_style_feat=num_style_feat,
+        channel_multiplier=tidy(channel_multiplier),
+        num_mlp=num_mlp,
+        input_is_latent=True,  # not visible in weights; every published checkpoint uses True
+        different_w=num_latent == log_size * 2 - 2,
+        narrow=tidy(narrow),
+        sft_half=scale0 == state["condition_scale.0.0.weight"].shape[0],
+    )
+
+
+SPEC = ArchSpec(
+    name="GFPGANv1Clean",
+    role=FACE_RESTORER,
+    config=GFPGANConfig,
+    # a plain first conv (GFPGANv1's is a ConvLayer sequential: conv_body_first.0.weight)
+    telltale_keys=("conv_body_first.weight", "stylegan_decoder.constant_input.weight", "final_linear.weight"),
+    infer_config=infer_config,
+)

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices
+
 
 def swish(x: torch.Tensor) -> torch.Tensor:
     return x * torch.sigmoid(x)
@@ -244,3 +246,32 @@ class RestoreFormer(nn.Module):
     ) -> torch.Tensor:
         """The pipeline's interface (no noise to fix, no fidelity control of its own)."""
         return self(x)
+
+
+def infer_config(state: StateDict) -> RestoreFormerConfig:
+    """RestoreFormer's shape from its tensors. Two facts are not in the weights and take the published
+    values: attention sits at 16 x 16 (the lowest level), and 8 heads."""
+    n_embed, embed_dim = state["quantize.embedding.weight"].shape
+    ch = state["encoder.conv_in.weight"].shape[0]
+    levels = count_indices(state, r"encoder\.down\.(\d+)\.")
+    ch_mult = tuple(state[f"encoder.down.{i}.block.0.conv1.weight"].shape[0] // ch for i in range(levels))
+    return RestoreFormerConfig(
+        n_embed=n_embed,
+        embed_dim=embed_dim,
+        ch=ch,
+        ch_mult=ch_mult,
+        num_res_blocks=count_indices(state, r"encoder\.down\.0\.block\.(\d+)\."),
+        attn_resolutions=(16,),
+        resolution=16 * 2 ** (levels - 1),
+        z_channels=state["encoder.conv_out.weight"].shape[0],
+        head_size=8,
+    )
+
+
+SPEC = ArchSpec(
+    name="RestoreFormer",
+    role=FACE_RESTORER,
+    config=RestoreFormerConfig,
+    telltale_keys=("encoder.down.0.block.0.conv1.weight", "quant_conv.weight"),
+    infer_config=infer_config,
+)

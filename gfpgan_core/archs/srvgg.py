@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .spec import BACKGROUND_UPSAMPLER, ArchSpec, StateDict
 
 _ACTIVATIONS = ("prelu", "relu", "leakyrelu")
 
@@ -60,3 +64,33 @@ class SRVGGNetCompact(nn.Module):
         for layer in self.body:
             out = layer(out)
         return self.upsampler(out) + F.interpolate(x, scale_factor=self.upscale, mode="nearest")
+
+
+def infer_config(state: StateDict) -> SRVGGConfig:
+    """Width, depth, scale and activation from the tensors."""
+    convs = sorted(
+        int(m.group(1)) for k, v in state.items() if (m := re.match(r"body\.(\d+)\.weight$", k)) and v.ndim == 4
+    )
+    first, last = state[f"body.{convs[0]}.weight"], state[f"body.{convs[-1]}.weight"]
+    num_out_ch = 3
+    upscale = math.isqrt(last.shape[0] // num_out_ch)
+    if upscale * upscale * num_out_ch != last.shape[0]:
+        raise ValueError(f"SRVGG output channels {last.shape[0]} are not 3 * upscale^2.")
+    has_prelu = any(v.ndim == 1 and k.startswith("body.") and k.endswith(".weight") for k, v in state.items())
+    return SRVGGConfig(
+        num_in_ch=first.shape[1],
+        num_out_ch=num_out_ch,
+        num_feat=first.shape[0],
+        num_conv=len(convs) - 2,
+        upscale=upscale,
+        act_type="prelu" if has_prelu else "leakyrelu",
+    )
+
+
+SPEC = ArchSpec(
+    name="SRVGGNetCompact",
+    role=BACKGROUND_UPSAMPLER,
+    config=SRVGGConfig,
+    telltale_keys=("body.0.weight",),
+    infer_config=infer_config,
+)
