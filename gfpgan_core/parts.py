@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -29,6 +30,9 @@ from .runtimes import FACES, IMAGES, ExportSpec, FaceRunner, Runner, select_runn
 
 log = logging.getLogger(__name__)
 WeightsDir = str | os.PathLike | None
+T = TypeVar("T")
+Built = tuple[T, str | None]
+"""A part and its fallback note (None when the part asked for is the part built)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _optional_weights(
 
 def build_detector(
     choice: str, device: torch.device, weights_dir: WeightsDir = None, download: bool = True
-) -> tuple[FaceDetector, str | None]:
+) -> Built[FaceDetector]:
     """(detector, fallback note or None) for one of :data:`~gfpgan_core.options.DETECTORS`."""
     check_choice("detector", choice, DETECTORS)
     path, note = _optional_weights("retinaface-resnet50", choice, "retinaface", weights_dir, download)
@@ -119,7 +123,7 @@ def build_upsampler(
     weights_dir: WeightsDir = None,
     download: bool = True,
     runtime: str = "auto",
-) -> tuple[BackgroundUpsampler, str | None]:
+) -> Built[BackgroundUpsampler]:
     """(background upsampler, fallback note or None) for one of :data:`~gfpgan_core.options.UPSAMPLERS`;
     its network runs where ``runtime`` says (see :mod:`gfpgan_core.runtimes`)."""
     check_choice("upsampler", choice, UPSAMPLERS)
@@ -135,7 +139,7 @@ def build_upsampler(
 
 def build_parser(
     choice: str, device: torch.device, weights_dir: WeightsDir = None, download: bool = True
-) -> tuple[FaceParser | None, str | None]:
+) -> Built[FaceParser | None]:
     """(face parser or None for feathered boxes, fallback note or None) for one of :data:`PARSERS`."""
     check_choice("parser", choice, PARSERS)
     path, note = _optional_weights("parsenet", choice, "parsenet", weights_dir, download)

@@ -30,7 +30,15 @@ from .faces.detection import Detection, FaceDetector, YuNetDetector, select_face
 from .faces.parsing import FaceParser
 from .images import ImageLike, Picture, is_visually_gray, load_picture, resize, resize_to, to_uint8
 from .options import RestoreOptions
-from .parts import build_detector, build_expression_classifier, build_parser, build_upsampler, load_face_model
+from .parts import (
+    Built,
+    FaceModel,
+    build_detector,
+    build_expression_classifier,
+    build_parser,
+    build_upsampler,
+    load_face_model,
+)
 from .paste import FacePatch, feathered_box, paste_faces
 from .runtimes import FaceRunner, TorchRunner
 
@@ -68,6 +76,29 @@ class RestorationResult:
     def image(self) -> np.ndarray:
         """The restored image as uint8/uint16 (gray, gray+alpha, RGB or RGBA as the input was)."""
         return self.picture.to_array()
+
+
+@dataclass(frozen=True)
+class RestorePlan:
+    """What :meth:`Restorer.restore` will do with an image and options, decided before any face is
+    restored: the working picture, the upscale, and the faces it will restore (after the size limits,
+    the fallback threshold, only-centre-face and ``max_faces``). The page's estimate reads it, so the
+    estimate and the run cannot disagree."""
+
+    picture: Picture  # at the working size (downscaled to ``max_input_pixels``)
+    scale: float  # the upscale applied (lowered to keep ``max_output_pixels``)
+    faces: list[Detection]  # to restore, left to right; empty for an aligned input (the picture is the face)
+    faces_found: int  # faces large enough to restore, before ``max_faces`` kept the largest
+    aligned: bool
+    notes: list[str]
+
+    @property
+    def faces_to_restore(self) -> int:
+        return 1 if self.aligned else len(self.faces)
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        return output_size(self.picture.size, self.scale)
 
 
 @dataclass
@@ -155,6 +186,34 @@ class Restorer:
         return torch.float16 if half else torch.float32
 
     @classmethod
+    def from_parts(
+        cls,
+        face_model: FaceModel,
+        *,
+        detector: Built[FaceDetector],
+        upsampler: Built[BackgroundUpsampler],
+        parser: Built[FaceParser | None],
+        device: torch.device,
+        half: bool,
+        expressions: ExpressionClassifier | Callable[[], ExpressionClassifier] | None = None,
+    ) -> Restorer:
+        """A restorer composed of parts built by :mod:`gfpgan_core.parts` (each with its fallback note,
+        which becomes one of the restorer's ``notes``): the one composition path, for
+        :meth:`from_pretrained` and for servers that build each part once and share it."""
+        return cls(
+            face_model.net,
+            detector=detector[0],
+            upsampler=upsampler[0],
+            parser=parser[0],
+            device=device,
+            half=half,
+            model_name=face_model.name,
+            notes=[note for _, note in (detector, upsampler, parser) if note],
+            expressions=expressions,
+            runner=face_model.runner,
+        )
+
+    @classmethod
     def from_pretrained(
         cls,
         model: str | os.PathLike = "v1.4",
@@ -192,21 +251,13 @@ class Restorer:
         """
         dev = pick_device(device)
         use_half = (dev.type == "cuda") if half is None else half
-        face_model = load_face_model(model, weights_dir, download, device=dev, half=use_half, runtime=runtime)
-        det, det_note = build_detector(detector, dev, weights_dir, download)
-        ups, ups_note = build_upsampler(upsampler, dev, use_half, weights_dir, download, runtime)
-        face_parser, parser_note = build_parser(parser, dev, weights_dir, download)
-        notes = [n for n in (det_note, ups_note, parser_note) if n]
-        return cls(
-            face_model.net,
-            detector=det,
-            upsampler=ups,
-            parser=face_parser,
+        return cls.from_parts(
+            load_face_model(model, weights_dir, download, device=dev, half=use_half, runtime=runtime),
+            detector=build_detector(detector, dev, weights_dir, download),
+            upsampler=build_upsampler(upsampler, dev, use_half, weights_dir, download, runtime),
+            parser=build_parser(parser, dev, weights_dir, download),
             device=dev,
             half=use_half,
-            model_name=face_model.name,
-            notes=notes,
-            runner=face_model.runner,
         )
 
     def describe(self) -> str:
@@ -283,17 +334,14 @@ class Restorer:
         Raises:
             ImageError: the input cannot be decoded. OptionsError: a bad or unknown option.
         """
-        try:
-            opts = replace(options or RestoreOptions(), **overrides)
-        except TypeError as exc:  # an unknown option name: say so rather than ignore it
-            raise OptionsError(f"Unknown restore option: {exc}.") from None
+        opts = _with_overrides(options, overrides)
         req = _Request(progress)
-        pic, scale = req.stage("decode", self._decode, image, opts, req.notes)
+        plan = self._plan(req, image, opts)
+        pic, scale = plan.picture, plan.scale
         gray = pic.grayscale or is_visually_gray(pic.rgb)
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
-        faces, found = req.stage("detect", self._detect, pic, opts, req.notes)
-        faces, crops, matrices = req.stage("align", self._align, pic, faces, opts, req.notes)
+        faces, crops, matrices = req.stage("align", self._align, pic, plan.faces, opts, req.notes)
         restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
         canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
         picture = req.stage("paste", self._paste, pic, canvas, restored, matrices)
@@ -303,7 +351,20 @@ class Restorer:
         ]
         if opts.expressions and records:
             records = req.stage("expressions", self._with_expressions, records)
-        return req.finish(picture, records, scale, found)
+        return req.finish(picture, records, scale, plan.faces_found)
+
+    def plan(self, image: ImageLike, options: RestoreOptions | None = None, **overrides: Any) -> RestorePlan:
+        """What :meth:`restore` would do with these arguments, without restoring: decode and detect only.
+
+        Raises:
+            ImageError: the input cannot be decoded. OptionsError: a bad or unknown option.
+        """
+        return self._plan(_Request(None), image, _with_overrides(options, overrides))
+
+    def _plan(self, req: _Request, image: ImageLike, opts: RestoreOptions) -> RestorePlan:
+        pic, scale = req.stage("decode", self._decode, image, opts, req.notes)
+        faces, found = ([], 1) if opts.aligned else req.stage("detect", self._detect, pic, opts, req.notes)
+        return RestorePlan(pic, scale, faces, found, opts.aligned, list(req.notes))
 
     def _restore_aligned(
         self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool
@@ -442,6 +503,13 @@ class Restorer:
         return [m * box for m in self.parser.masks(restored)]
 
 
+def _with_overrides(options: RestoreOptions | None, overrides: dict[str, Any]) -> RestoreOptions:
+    try:
+        return replace(options or RestoreOptions(), **overrides)
+    except TypeError as exc:  # an unknown option name: say so rather than ignore it
+        raise OptionsError(f"Unknown restore option: {exc}.") from None
+
+
 def canvas_to_input(input_size: tuple[int, int], canvas_size: tuple[int, int]) -> np.ndarray:
     """3x3 matrix from output (canvas) pixel coordinates to input pixel coordinates.
 
@@ -460,4 +528,4 @@ def _with_pixels(pic: Picture, rgb: np.ndarray) -> Picture:
     return pic.with_pixels(rgb, resize(pic.alpha, size) if pic.alpha is not None else None)
 
 
-__all__ = ["STAGES", "Progress", "RestorationResult", "RestoreOptions", "RestoredFace", "Restorer"]
+__all__ = ["STAGES", "Progress", "RestorationResult", "RestoreOptions", "RestorePlan", "RestoredFace", "Restorer"]

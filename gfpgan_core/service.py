@@ -21,6 +21,7 @@ from .expressions import ExpressionClassifier
 from .faces import FaceDetector
 from .options import DETECTORS, RUNTIMES, UPSAMPLERS, check_choice
 from .parts import (
+    Built,
     FaceModel,
     build_detector,
     build_expression_classifier,
@@ -161,7 +162,7 @@ class ModelService:
         self.check_key(key)
         return self._part("model", key, lambda: self._face_model(key)).name
 
-    def _detector(self, name: str) -> tuple[FaceDetector, str | None]:
+    def _detector(self, name: str) -> Built[FaceDetector]:
         return self._part("detector", name, lambda: build_detector(name, self.device, self.weights_dir, self.download))
 
     def detection_threshold(self, detector: str = "auto") -> float:
@@ -177,28 +178,22 @@ class ModelService:
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
         self.check_key(key)
-        face_model = self._part("model", key, lambda: self._face_model(key))
-        det, det_note = self._detector(detector)
-        ups, ups_note = self._part(
-            "upsampler",
-            upsampler,
-            lambda: build_upsampler(upsampler, self.device, self.half, self.weights_dir, self.download, self.runtime),
-        )
-        parser, parser_note = self._part(
-            "parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download)
-        )
-        notes = [n for n in (det_note, ups_note, parser_note) if n]
-        return Restorer(
-            face_model.net,
-            detector=det,
-            upsampler=ups,
-            parser=parser,
+        return Restorer.from_parts(
+            self._part("model", key, lambda: self._face_model(key)),
+            detector=self._detector(detector),
+            upsampler=self._part(
+                "upsampler",
+                upsampler,
+                lambda: build_upsampler(
+                    upsampler, self.device, self.half, self.weights_dir, self.download, self.runtime
+                ),
+            ),
+            parser=self._part(
+                "parser", "auto", lambda: build_parser("auto", self.device, self.weights_dir, self.download)
+            ),
             device=self.device,
             half=self.half,
-            model_name=face_model.name,
-            notes=notes,
             expressions=self.expression_classifier,  # built once, on the first request that asks
-            runner=face_model.runner,
         )
 
     def warm_up(self) -> None:

@@ -370,3 +370,29 @@ def test_a_models_own_fidelity_control_replaces_the_blend():
     crops = [np.full((512, 512, 3), 0.8, np.float32)]
     out = restorer.restore_crops(crops, weight=0.3)
     assert seen == [pytest.approx(0.7)] and np.allclose(out[0], 0.5)  # zeros in [-1, 1] is 0.5, unblended
+
+
+def test_the_plan_restores_exactly_the_faces_the_run_restores(identity_restorer):
+    """Restorer.plan decides the faces (limits, only-centre, the fallback threshold, max_faces) and the
+    output size before restoring; restore() acts on that plan."""
+    from gfpgan_core.faces import YuNetDetector
+
+    group = max(photos("photos", 8), key=lambda p: len(identity_restorer.plan(p, upscale=1).faces))
+    shy = Restorer(IdentityRestorer(), detector=_ShyDetector(YuNetDetector()), device="cpu")
+    cases = [
+        (identity_restorer, group, {}),
+        (identity_restorer, group, {"only_center_face": True}),
+        (identity_restorer, group, {"max_faces": 1, "upscale": 2, "max_output_pixels": 500_000}),
+        (shy, photos("hq_photos", 1)[0], {"fallback_threshold": 0.35}),
+        (shy, photos("hq_photos", 1)[0], {}),
+        (identity_restorer, photos("hq_faces_512", 1)[0], {"aligned": True}),
+    ]
+    counts = []
+    for restorer, path, options in cases:
+        plan = restorer.plan(path, **options)
+        result = restorer.restore(path, **options)
+        assert plan.faces_to_restore == len(result.faces), options
+        assert plan.faces_found == result.faces_found and plan.output_size == result.picture.size, options
+        assert set(plan.notes) <= set(result.notes)
+        counts.append(plan.faces_to_restore)
+    assert counts[0] >= 2 and counts[1:] == [1, 1, counts[3], 0, 1] and counts[3] >= 1
