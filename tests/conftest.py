@@ -246,3 +246,16 @@ def browser_page(url: str, width: int = 1400, height: int = 1100):
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def compare_server(tmp_path_factory):
+    """An app with two face models: the random GFPGAN given at start and RestoreFormer (random weights in
+    the release's layout) in its weights folder."""
+    import torch
+
+    tmp = tmp_path_factory.mktemp("compare")
+    (tmp / "weights").mkdir()
+    torch.save({"params_ema": published_layout("RestoreFormer")}, tmp / "weights" / "RestoreFormer.pth")
+    with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
+        yield server

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
+from ..arguments import add_model_source_args, add_weights_dir_arg
 from ..errors import GFPGANError, as_sentence
-from ..options import RUNTIMES
 from ..service import ModelService
 
 log = logging.getLogger(__name__)
@@ -18,20 +18,16 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
         "--model",
         help="zoo name (v1.4, v1.3, v1.2, ...) or weights file (default: v1.4, or the best model available offline)",
     )
-    p.add_argument("--model-path", help="local weights file (.pth or .safetensors); overrides --model")
-    p.add_argument("--device", default="auto", help="auto (CUDA if present, else CPU), cpu, cuda, cuda:1 ...")
-    p.add_argument(
-        "--runtime",
-        default="auto",
-        choices=RUNTIMES,
-        help="what runs the face model and the background upscaler (auto: on a CPU an ONNX export in OpenVINO "
-        "or ONNX Runtime, about 2x faster than torch and equal within 1e-3; torch on a GPU)",
-    )
-    add_weights_args(p)
+    add_model_source_args(p, model_path_help="local weights file (.pth or .safetensors); overrides --model")
+    add_no_download_arg(p)
 
 
 def add_weights_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--weights-dir", help="weights cache folder (default $GFPGAN_WEIGHTS_DIR or ./weights)")
+    add_weights_dir_arg(p)
+    add_no_download_arg(p)
+
+
+def add_no_download_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-download", action="store_true", help="never download; use files on disk only")
 
 

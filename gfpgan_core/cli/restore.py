@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import GFPGANError, InputNotFoundError, OptionsError
 from ..expressions import expression_row, expressions_csv
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
-from ..options import ALIGNMENTS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
+from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
 
@@ -49,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--threshold",
         type=float,
         default=None,
-        help="face detection confidence (default: the detector's calibrated value, YuNet 0.65, RetinaFace 0.97)",
+        help=f"face detection confidence (default: the detector's calibrated value, {CALIBRATED_IN_WORDS})",
     )
     r.add_argument(
         "--min-face-size", type=float, default=DEFAULTS.min_face_size, help="ignore faces smaller than this many pixels"

@@ -11,6 +11,8 @@ import cv2
 import numpy as np
 import torch
 
+from ..options import CALIBRATED_THRESHOLDS
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -65,7 +67,7 @@ class YuNetDetector:
     # Measured on the 175 photos of ../shared/data (926 detections >= 16 px at 0.3, labelled by hand;
     # benchmarks/thresholds.py), the fewest errors: 0.6 kept 3 non-faces and missed 11 faces, 0.65
     # kept 1 and missed 11 (of 858), 0.7 kept none and missed 13 (a clear selfie face scores 0.69).
-    default_threshold = 0.65
+    default_threshold = CALIBRATED_THRESHOLDS["yunet"]
 
     def __init__(self, max_side: int = 1280) -> None:
         from yuface.yuface import detect as c_detect  # the raw call: int16 coordinates, no warning
@@ -103,7 +105,7 @@ class RetinaFaceDetector:
     name = "retinaface"
     # The official GFPGAN's value (facexlib's RetinaFace gives real faces 0.99+); not measured here,
     # where its weights cannot be downloaded: benchmarks/thresholds.py measures it where they exist.
-    default_threshold = 0.97
+    default_threshold = CALIBRATED_THRESHOLDS["retinaface"]
 
     def __init__(self, weights: str, device: torch.device | str = "cpu") -> None:
         from facexlib.detection.retinaface import RetinaFace  # architecture only; loading is ours

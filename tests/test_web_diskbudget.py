@@ -3,9 +3,7 @@
 import os
 import time
 
-import pytest
-
-from gfpgan_core.diskbudget import DiskBudget
+from gfpgan_core.web.diskbudget import DiskBudget
 
 
 def _file(root, name, size, age_s, now):

@@ -37,7 +37,6 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 MAX_CALL_BYTES = 64 * 1024
 QUEUED_ROUTES = ("/gradio_api/call/", "/gradio_api/queue/join")  # jobs: what the per-client rate counts
 INSTANT_ROUTES = ("/gradio_api/run/",)  # the page's unqueued events (clearing the outputs, the status line)
-MAX_MCP_BYTES = 36 * 1024 * 1024  # a 25 MB image as base64, the upload limit
 REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
 FETCHED_PREFIXES = tuple(p for p in REMOTE_PREFIXES if p != "data:")  # what a server would go and get
 
@@ -162,7 +161,7 @@ class PayloadGuard:
         is_received: Callable[[str], bool] | None = None,
         prefixes: tuple[str, ...] = QUEUED_ROUTES + INSTANT_ROUTES,
         mcp_prefix: str = "/gradio_api/mcp",
-        max_mcp_bytes: int = MAX_MCP_BYTES,
+        max_mcp_bytes: int = MAX_CALL_BYTES,  # the app gives its upload limit as base64 (settings.Limits)
         calls_per_minute: int = 0,
         free_bytes: Callable[[], int] | None = None,
         min_free_bytes: int = 200_000_000,

@@ -6,7 +6,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from gfpgan_core.webguard import CallRate, PayloadGuard, client_address
+from gfpgan_core.web.guard import CallRate, PayloadGuard, client_address
 
 
 def _app(**guard):
@@ -61,7 +61,7 @@ def test_the_pages_instant_events_do_not_count_against_a_visitor():
         await request.body()
         return JSONResponse({"ok": True})
 
-    from gfpgan_core.webguard import INSTANT_ROUTES, QUEUED_ROUTES
+    from gfpgan_core.web.guard import INSTANT_ROUTES, QUEUED_ROUTES
 
     routes = [Route(f"{p}x", ok, methods=["POST"]) for p in (*QUEUED_ROUTES, *INSTANT_ROUTES)]
     client = TestClient(PayloadGuard(Starlette(routes=routes), calls_per_minute=1), client=("203.0.113.9", 1))
@@ -71,7 +71,7 @@ def test_the_pages_instant_events_do_not_count_against_a_visitor():
 
 
 def test_links_to_the_servers_own_received_files_are_used_without_a_fetch():
-    from gfpgan_core.webguard import localize_own_files, refusal
+    from gfpgan_core.web.guard import localize_own_files, refusal
 
     received = {"/cache/abc/example.jpg"}
     own = {"path": "https://app.example/gradio_api/file=/cache/abc/example.jpg", "meta": {"_type": "gradio.FileData"}}

@@ -1,0 +1,91 @@
+"""The page's wiring: which event runs which handler, with which components.
+
+No list of components is written by hand: an endpoint's inputs are looked up by its parameter names
+(handlers.py) and its outputs by its result's field names (outputs.py), so the API's order is the
+handler's signature and the result's fields, whatever the page's layout.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import fields
+from typing import Any
+
+import gradio as gr
+
+from . import handlers
+from .handlers import PageEvents, endpoint
+from .jobs import Context, ExampleResults
+from .layout import Page
+from .outputs import BatchResult, CompareResult, PageResult, cleared
+
+SPECIAL = ("request", "progress", "evt")  # filled by Gradio, not by a component
+
+
+def parameter_names(fn: Callable[..., Any]) -> list[str]:
+    """The API parameters of a handler, in order (what Gradio fills itself left out)."""
+    return [name for name in inspect.signature(fn).parameters if name not in SPECIAL]
+
+
+def inputs_for(fn: Callable[..., Any], page: Page) -> list[gr.components.Component]:
+    return [getattr(page.inputs, name) for name in parameter_names(fn)]
+
+
+def outputs_for(result: type, page: Page) -> list[gr.components.Component]:
+    return [getattr(page.outputs, f.name) for f in fields(result)]
+
+
+def wire(page: Page, context: Context, examples: ExampleResults) -> None:
+    """Attach every event of the page: the three public endpoints (one queue, one worker between
+    them) and the page's private instant events."""
+    events = PageEvents(context, examples)
+    restore = endpoint(context, handlers.restore)
+    restore_batch = endpoint(context, handlers.restore_batch)
+    compare = endpoint(context, handlers.compare)
+    results = outputs_for(PageResult, page)
+    batch_results = outputs_for(BatchResult, page)
+    compare_results = outputs_for(CompareResult, page)
+    private: dict[str, Any] = {"api_visibility": "private", "queue": False}
+    with page.blocks:
+        # a new photo or a new run never sits beside the previous photo's result (or an error)
+        page.inputs.image_path.change(events.expect, inputs=inputs_for(events.expect, page), outputs=results, **private)
+        restoring = page.restore_button.click(cleared, outputs=results, **private).then(
+            restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id="restore"
+        )
+        batch = page.batch_button.click(lambda: (None, ""), outputs=batch_results, **private).then(
+            restore_batch,
+            inputs=inputs_for(restore_batch, page),
+            outputs=batch_results,
+            api_name="restore_batch",
+            concurrency_id="restore",  # one queue and one worker for single photos, batches and comparisons
+        )
+        comparing = page.compare_button.click(lambda: ([], ""), outputs=compare_results, **private).then(
+            compare,
+            inputs=inputs_for(compare, page),
+            outputs=compare_results,
+            api_name="compare",
+            concurrency_id="restore",
+        )
+        page.stop_button.click(
+            events.stop, outputs=page.outputs.summary, cancels=[restoring, batch, comparing], **private
+        )
+        page.inputs.expressions.change(  # the expression outputs appear only once asked for
+            lambda on: (gr.update(visible=on), gr.update(visible=on)),
+            inputs=page.inputs.expressions,
+            outputs=[page.expression_row, page.outputs.expressions],
+            **private,
+        )
+        page.outputs.gallery.select(
+            events.face_expression,
+            inputs=page.outputs.expressions,
+            outputs=[page.expression_before, page.expression_after],
+            **private,
+        )
+        page.inputs.detector.change(
+            events.calibrated, inputs=page.inputs.detector, outputs=page.inputs.threshold, **private
+        )
+        page.inputs.model_key.change(
+            lambda key: f"Model selected: **{key}**.", inputs=page.inputs.model_key, outputs=page.status, **private
+        )
+        page.blocks.load(events.status, outputs=page.status, **private)

@@ -1,0 +1,245 @@
+"""The page's endpoints: ``/restore``, ``/restore_batch`` and ``/compare`` (queued, public), and the
+page's own instant events (private).
+
+Each public endpoint is a plain function ``work(job, *inputs)`` wrapped once by :func:`endpoint`,
+which owns what every endpoint shares: the visitor's session and Stop, the progress bar and time
+limit (through the :class:`~gfpgan_core.web.jobs.Job`), error mapping, the disk sweep, and the
+result's values in the output order. Gradio reads each endpoint's signature for its API: the
+parameter names are the API's, and the page's components are looked up by them (events.py).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gradio as gr
+
+from ..errors import GFPGANError
+from ..expressions import EXPRESSIONS
+from ..options import CALIBRATED_IN_WORDS
+from .components import user_error
+from .jobs import (
+    Context,
+    ExampleResults,
+    Job,
+    RequestStopped,
+    compare_models,
+    estimate,
+    restore_options,
+    restore_photo,
+    restore_photos,
+)
+from .outputs import BatchResult, CompareResult, PageResult, cleared, values, write_summary
+from .settings import DEFAULT_QUALITY, DEFAULTS
+from .text import status_line
+
+log = logging.getLogger(__name__)
+EndpointResult = PageResult | BatchResult | CompareResult
+Work = Callable[..., EndpointResult]
+
+
+def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
+    """``work(job, *inputs)`` as a Gradio endpoint: ``(*inputs, request, progress) -> outputs``.
+
+    Its API signature is ``work``'s without the job (Gradio adds the request and the progress bar);
+    its docstring is ``work``'s with the server's values filled in.
+    """
+    inputs = list(inspect.signature(work).parameters.values())[1:]
+    special = [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request),
+        inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=gr.Progress()),
+    ]
+    signature = inspect.Signature([*inputs, *special])
+
+    def handler(*args: Any, **kwargs: Any) -> tuple:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        request, progress = bound.arguments.pop("request"), bound.arguments.pop("progress")
+        job = Job(context, getattr(request, "session_hash", None), progress)
+        context.stops.clear(job.session)  # a Stop pressed before this run does not stop it
+        try:
+            return values(work(job, *bound.arguments.values()))
+        except RequestStopped as exc:
+            log.info(f"a {work.__name__} was stopped by its visitor")
+            raise user_error(str(exc)) from None
+        except GFPGANError as exc:
+            raise user_error(str(exc)) from None
+        finally:
+            if context.budget:
+                context.budget.sweep()  # results just written are recent, so protected until fetched
+
+    handler.__name__ = handler.__qualname__ = work.__name__
+    handler.__module__ = work.__module__
+    handler.__doc__ = (work.__doc__ or "").format(
+        calibrated=CALIBRATED_IN_WORDS, max_rescale=context.limits.max_rescale
+    )
+    handler.__signature__ = signature  # type: ignore[attr-defined]
+    handler.__annotations__ = {"request": gr.Request}
+    return handler
+
+
+def restore(
+    job: Job,
+    image_path: str | None,
+    model_key: str | None,
+    rescale: float,
+    weight: float,
+    only_center_face: bool,
+    background: bool,
+    detector: str,
+    threshold: float | None = None,
+    aligned: bool = DEFAULTS.aligned,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+    expressions: bool = False,
+) -> PageResult:
+    """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
+
+    Args:
+        image_path: the photo: a file uploaded to this app (or, through MCP, a data: URL of the image).
+        model_key: the restorer to use, one of the model names the app lists (e.g. "v1.4").
+        rescale: how much larger the output is than the photo, from 1 to {max_rescale:g}.
+        weight: fidelity weight: 0 keeps each input face as it was, 1 applies the full restoration.
+        only_center_face: restore only the face nearest the centre of the photo.
+        background: upscale the background with Real-ESRGAN when available (else Lanczos).
+        detector: face detector: "auto", "retinaface" or "yunet".
+        threshold: detection sensitivity: faces scoring at least this are restored (lower finds more);
+            null takes the detector's calibrated value ({calibrated}).
+        aligned: the photo is a single face already cropped and aligned like FFHQ (no detection).
+        output_format: the restored image's file format: "PNG" (lossless), "JPEG" or "WebP".
+        quality: JPEG and WebP quality, 1 to 100.
+        expressions: also read each face's expression (angry, disgust, fear, happy, sad, surprise,
+            neutral) on the input and on the restored face.
+
+    Returns:
+        The restored image (full resolution, named after the photo), a gallery of input | restored face
+        pairs with captions, a one-line summary (faces, time, device, model, size), a before/after pair of
+        previews, a ZIP of the face crops (none when no face was restored) and, with expressions, a
+        record per face (top class and probabilities before and after; else null).
+    """
+    limits = job.context.limits
+    options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned, expressions)
+    page, result, restorer = restore_photo(
+        job.context, image_path, model_key, options, detector, job.reporter(), output_format, quality
+    )
+    page.summary = write_summary(result, restorer, seconds=job.seconds())  # the visitor's whole wait
+    return page
+
+
+def restore_batch(
+    job: Job,
+    files: Sequence[str] | None,
+    model_key: str | None,
+    rescale: float,
+    weight: float,
+    only_center_face: bool,
+    background: bool,
+    detector: str,
+    threshold: float | None = None,
+    aligned: bool = DEFAULTS.aligned,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+    expressions: bool = False,
+) -> BatchResult:
+    """Restore several photos in turn (image files, or ZIP archives of images), with the same options as
+    /restore; one photo that fails is reported and the others go on.
+
+    Returns:
+        A ZIP of the restored photos (with expressions.csv when expressions were asked for; none when no
+        photo could be restored) and a summary with a line per photo (faces, time, or why not restored).
+    """
+    limits = job.context.limits
+    options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned, expressions)
+    return restore_photos(job, files or [], model_key, options, detector, output_format, quality)
+
+
+def compare(
+    job: Job,
+    image_path: str | None,
+    model_keys: Sequence[str] | None,
+    weight: float,
+    only_center_face: bool,
+    detector: str,
+    threshold: float | None = None,
+    aligned: bool = DEFAULTS.aligned,
+) -> CompareResult:
+    """Restore the faces of one photo with two to four models, side by side.
+
+    Args:
+        image_path: the photo, a file uploaded to this app.
+        model_keys: the models to compare (two to four of the names the app lists).
+        weight: fidelity weight for every model (0 keeps the input face, 1 is full restoration).
+        only_center_face: compare only the face nearest the centre.
+        detector: face detector: "auto", "retinaface" or "yunet".
+        threshold: detection threshold (null: the detector's calibrated value).
+        aligned: the photo is one aligned face crop.
+
+    Returns:
+        A gallery with one strip per face (input | each model's restoration) and a summary with each
+        model's time.
+    """
+    # faces only: no upscaling and no background work, which the models do not change
+    options = restore_options(job.context.limits, 1, weight, only_center_face, False, threshold, aligned)
+    return compare_models(job, image_path, model_keys, options, detector)
+
+
+class PageEvents:
+    """The page's own instant events (private: not part of the API, never queued)."""
+
+    def __init__(self, context: Context, examples: ExampleResults) -> None:
+        self.context = context
+        self.examples = examples
+
+    def expect(
+        self,
+        image_path: str | None,
+        model_key: str | None,
+        rescale: float,
+        weight: float,
+        only_center_face: bool,
+        background: bool,
+        detector: str,
+        threshold: float | None,
+        aligned: bool,
+        output_format: str,
+        quality: int,
+        expressions: bool,
+    ) -> tuple:
+        """A new photo: clear the last result and say what to expect (the faces the run will restore, with
+        the same options, and the wait once known); an example shows its result made in advance."""
+        page = self.examples.get(image_path)
+        if page is not None:
+            return values(page)
+        try:
+            limits = self.context.limits
+            options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
+        except GFPGANError:
+            return cleared()
+        return cleared(estimate(self.context, image_path, model_key, options, detector))
+
+    def calibrated(self, detector: str) -> float | dict:
+        """A new detector: the threshold slider moves to its calibrated value (unchanged if it can't load)."""
+        try:
+            return self.context.service.detection_threshold(detector)
+        except GFPGANError:
+            return gr.update()
+
+    def stop(self, request: gr.Request) -> str:
+        self.context.stops.ask(request.session_hash)
+        return "Stopped."
+
+    def status(self) -> str:
+        """What the server knows now about its default model (per page load: a download tried at start may
+        have failed since the page was built)."""
+        return status_line(*self.context.service.default_model())
+
+    @staticmethod
+    def face_expression(records, evt: gr.SelectData):
+        """The selected face's expression, before and after, as bar charts (nothing without expressions)."""
+        if not records or not isinstance(evt.index, int) or evt.index >= len(records):
+            return None, None
+        record = records[evt.index]
+        return tuple({c: float(record[f"{when}_{c}"]) for c in EXPRESSIONS} for when in ("before", "after"))

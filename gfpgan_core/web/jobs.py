@@ -1,0 +1,369 @@
+"""The work behind each endpoint, without Gradio: one photo, several photos, a comparison of models,
+the estimate shown before Restore, and the examples restored in advance. Tests call these directly.
+
+Every failure a visitor can cause is a :class:`~gfpgan_core.errors.GFPGANError` with one line; the
+handlers turn it into the page's error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
+from ..errors import GFPGANError, as_sentence
+from ..expressions import expressions_csv
+from ..images import ImageLike, Picture, encode, load_picture
+from ..options import RestoreOptions
+from ..pipeline import STAGES, RestorationResult, Restorer
+from ..service import ModelService
+from .diskbudget import DiskBudget
+from .outputs import (
+    BatchReport,
+    BatchResult,
+    BatchRow,
+    CompareResult,
+    PageResult,
+    compare_strips,
+    could_not_save,
+    download_stem,
+    face_expressions,
+    output_folder,
+    plural,
+    public_message,
+    write_outputs,
+    write_summary,
+)
+from .settings import DEFAULT_QUALITY, DEFAULTS, FALLBACK_THRESHOLD, MAX_COMPARED, OUTPUT_FORMATS, Limits
+from .state import CostModel, GpuRestore, StopRequests
+
+log = logging.getLogger(__name__)
+Report = Callable[[str, int, int], None]
+
+# the page's progress bar: (stage, its share of the bar, what the page says), in the order they run
+_BAR = (
+    ("decode", 0.04, "Reading the image"),
+    ("detect", 0.04, "Detecting faces"),
+    ("align", 0.02, "Aligning faces"),
+    ("restore", 0.55, "Restoring faces"),
+    ("upsample", 0.15, "Upsampling the background"),
+    ("paste", 0.05, "Pasting faces back"),
+    ("expressions", 0.05, "Reading expressions"),
+    ("encode", 0.10, "Saving the results"),  # the page's own stage, after the engine's
+)
+assert [stage for stage, _, _ in _BAR] == [*STAGES, "encode"]
+# stage -> (share of the bar done when it starts, its share, what the page says)
+PROGRESS_STAGES: dict[str, tuple[float, float, str]] = {
+    stage: (sum(share for _, share, _ in _BAR[:i]), share, label) for i, (stage, share, label) in enumerate(_BAR)
+}
+
+
+class RequestTimeout(GFPGANError):
+    pass
+
+
+class RequestStopped(GFPGANError):
+    pass
+
+
+def progress_reporter(
+    progress: Callable[..., object], timeout_s: float, started: float, stopped: Callable[[], bool] | None = None
+) -> Report:
+    """The engine's ``progress(stage, done, total)`` shown on the page's bar, with the time limit and
+    the visitor's Stop."""
+
+    def report(stage: str, done: int, total: int) -> None:
+        if stopped is not None and stopped():
+            raise RequestStopped("Stopped, as you asked.")
+        if time.perf_counter() - started > timeout_s:
+            raise RequestTimeout(f"This image took longer than {timeout_s} s; try a smaller image or fewer faces.")
+        start, share, label = PROGRESS_STAGES[stage]
+        progress(start + share * done / max(total, 1), desc=f"{label} ({done}/{total})" if total > 1 else label)
+
+    return report
+
+
+def part_progress(progress: Callable[..., object], k: int, n: int, label: str) -> Callable[..., None]:
+    """Part ``k`` of ``n`` of a longer job on the page's bar: its progress scaled into its slice."""
+
+    def bar(fraction: float, desc: str) -> None:
+        progress((k + fraction) / n, desc=f"{label}: {desc}")
+
+    return bar
+
+
+@dataclass
+class Context:
+    """What every request to one page shares: the models, the limits and the server's state."""
+
+    service: ModelService
+    limits: Limits = field(default_factory=Limits)
+    budget: DiskBudget | None = None
+    stops: StopRequests = field(default_factory=StopRequests)
+    costs: CostModel = field(default_factory=CostModel)
+    gpu: GpuRestore | None = None  # the ZeroGPU route, on a ZeroGPU Space
+
+
+@dataclass
+class Job:
+    """One call of an endpoint: when it started, whose it is (for Stop) and the page's progress bar."""
+
+    context: Context
+    session: str | None = None
+    progress: Callable[..., object] = lambda *args, **kwargs: None
+    started: float = field(default_factory=time.perf_counter)
+
+    def reporter(
+        self, bar: Callable[..., object] | None = None, timeout_s: float | None = None, started: float | None = None
+    ) -> Report:
+        """A progress reporter on ``bar`` (default: the whole bar) that stops at the time limit or on Stop."""
+        return progress_reporter(
+            bar or self.progress,
+            self.context.limits.timeout_s if timeout_s is None else timeout_s,
+            self.started if started is None else started,
+            lambda: self.context.stops.take(self.session),
+        )
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def restore_options(
+    limits: Limits,
+    rescale: float,
+    weight: float,
+    only_center_face: bool,
+    background: bool,
+    threshold: float | None,
+    aligned: bool,
+    expressions: bool = False,
+) -> RestoreOptions:
+    """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
+    return RestoreOptions(
+        upscale=float(rescale),
+        weight=float(weight),
+        only_center_face=bool(only_center_face),
+        upsample_background=bool(background),
+        aligned=bool(aligned),
+        detection_threshold=None if threshold is None else float(threshold),  # None: the detector's own
+        fallback_threshold=FALLBACK_THRESHOLD if threshold is None else min(FALLBACK_THRESHOLD, float(threshold)),
+        max_faces=limits.max_faces,
+        max_input_pixels=limits.max_input_pixels,
+        max_output_pixels=limits.max_output_pixels,
+        expressions=bool(expressions),
+    )
+
+
+def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, Restorer]:
+    """(the model key used, its restorer); no weights at all is the page's own message."""
+    default_key, why = ctx.service.default_model()
+    if not model_key and default_key is None:
+        raise GFPGANError(as_sentence(why))
+    key = model_key or default_key or ""
+    return key, ctx.service.get(key, detector=detector, upsampler="auto")
+
+
+def run_request(
+    ctx: Context,
+    image: ImageLike | None,
+    model_key: str | None,
+    options: RestoreOptions,
+    detector: str,
+    progress: Report | None = None,
+) -> tuple[Picture, RestorationResult, Restorer]:
+    """(input picture, result, the restorer used); every failure is a :class:`GFPGANError` with one line."""
+    if image is None or (isinstance(image, str) and not image):
+        raise GFPGANError("Please upload an image first.")
+    try:
+        key, restorer = _restorer(ctx, model_key, detector)
+        # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
+        picture = load_picture(image, ctx.limits.max_decode_pixels, draft_pixels=options.max_input_pixels)
+        if ctx.gpu is not None:  # progress cannot cross into the GPU process
+            return picture, ctx.gpu(key, detector, picture, options), restorer
+        return picture, restorer.restore(picture, options, progress=progress), restorer
+    except GFPGANError:
+        raise
+    except MemoryError:
+        raise GFPGANError("Not enough memory for this image; try a smaller one or a lower rescale factor.") from None
+    except Exception as exc:  # the server keeps serving whatever happens
+        log.exception("restore failed")
+        raise GFPGANError(
+            f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image."
+        ) from None
+
+
+def restore_photo(
+    ctx: Context,
+    image_path: str | None,
+    model_key: str | None,
+    options: RestoreOptions,
+    detector: str,
+    report: Report | None = None,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+) -> tuple[PageResult, RestorationResult, Restorer]:
+    """One photo restored and written out for the page (its summary is the caller's: it knows the wait)."""
+    report = report or (lambda stage, done, total: None)
+    with ctx.budget.in_use([image_path]) if ctx.budget else contextlib.nullcontext():
+        picture, result, restorer = run_request(ctx, image_path, model_key, options, detector, report)
+    report("encode", 0, 1)
+    page = write_outputs(picture, result, download_stem(image_path), ctx.limits.preview_side, output_format, quality)
+    report("encode", 1, 1)
+    ctx.costs.update(result)
+    return page, result, restorer
+
+
+def collect_photos(paths: Sequence[str], limits: Limits) -> list[tuple[str, str | Callable[[], bytes]]]:
+    """(file name, path or reader) for every photo in ``paths``, ZIP archives opened (never unpacked)."""
+    photos: list[tuple[str, str | Callable[[], bytes]]] = []
+    for path in paths:
+        if is_zip(path):
+            entries = image_entries(path, ArchiveLimits(max_files=limits.max_batch_photos))
+            photos += [(entry.name, entry.read) for entry in entries]
+        else:
+            photos.append((Path(path).name, path))
+    if not photos:
+        raise GFPGANError("Please upload one or more photos (or a ZIP of photos) first.")
+    if len(photos) > limits.max_batch_photos:
+        raise GFPGANError(f"{len(photos)} photos were sent; at most {limits.max_batch_photos} can be restored at once.")
+    return photos
+
+
+def restore_photos(
+    job: Job,
+    paths: Sequence[str],
+    model_key: str | None,
+    options: RestoreOptions,
+    detector: str,
+    output_format: str = "PNG",
+    quality: int = DEFAULT_QUALITY,
+) -> BatchResult:
+    """Several photos in turn (image files, or ZIPs of images) into one ZIP; a photo that fails is a row
+    saying why, and the others go on. Stop and the batch's time limit end it at the next step."""
+    ctx, limits = job.context, job.context.limits
+    photos = collect_photos(paths, limits)
+    suffix = OUTPUT_FORMATS.get(output_format, "png")
+    report = BatchReport()
+    expression_rows: list[dict[str, object]] = []
+    halted = ""  # why the photos not reached yet are not restored
+    out_dir = output_folder()
+    try:
+        with ResultArchive(out_dir / "restored_photos.zip") as archive:
+            for k, (name, source) in enumerate(photos):
+                if halted:
+                    report.rows.append(BatchRow(name, halted))
+                    continue
+                photo_started = time.perf_counter()
+                left_s = limits.batch_timeout_s - (photo_started - job.started)
+                bar = part_progress(job.progress, k, len(photos), f"Photo {k + 1} of {len(photos)}")
+                progress = job.reporter(bar, min(limits.timeout_s, left_s), photo_started)
+                try:
+                    image = source if isinstance(source, str) else source()
+                    _picture, result, _restorer = run_request(ctx, image, model_key, options, detector, progress)
+                    progress("encode", 0, 1)
+                    stem = download_stem(name)
+                    archive.add(f"{stem}_restored.{suffix}", encode(result.picture, suffix, int(quality)))
+                    ctx.costs.update(result)
+                    expression_rows += face_expressions(result, stem) or []
+                    seconds = time.perf_counter() - photo_started
+                    faces = max(result.faces_found, len(result.faces))
+                    report.rows.append(BatchRow(name, "restored", faces, seconds))
+                except RequestStopped:
+                    halted = "not restored: stopped, as you asked"
+                    report.rows.append(BatchRow(name, halted))
+                except RequestTimeout as exc:
+                    if left_s <= limits.timeout_s:
+                        halted = f"not restored: the batch's time limit ({limits.batch_timeout_s} s) was reached"
+                        report.rows.append(BatchRow(name, halted))
+                    else:
+                        report.rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
+                except GFPGANError as exc:
+                    report.rows.append(BatchRow(name, f"not restored: {public_message(str(exc))}"))
+            if options.expressions and archive.count:
+                archive.add("expressions.csv", expressions_csv(expression_rows).encode())
+            zip_path = archive.path if archive.count else None
+    except OSError as exc:
+        raise could_not_save(exc, out_dir, "the results") from None
+    if zip_path is None:
+        shutil.rmtree(out_dir, ignore_errors=True)
+    return BatchResult(str(zip_path) if zip_path else None, report.summary(job.seconds()))
+
+
+def compare_models(
+    job: Job, image_path: str | None, model_keys: Sequence[str] | None, options: RestoreOptions, detector: str
+) -> CompareResult:
+    """The faces of one photo restored by two to four models: a strip per face and each model's time."""
+    keys = list(dict.fromkeys(model_keys or []))
+    if not 2 <= len(keys) <= MAX_COMPARED:
+        raise GFPGANError(f"Choose two to {MAX_COMPARED} models to compare.")
+    results: list[tuple[str, RestorationResult, float]] = []
+    for k, key in enumerate(keys):
+        progress = job.reporter(part_progress(job.progress, k, len(keys), f"{key} ({k + 1} of {len(keys)})"))
+        model_started = time.perf_counter()
+        _picture, result, restorer = run_request(job.context, image_path, key, options, detector, progress)
+        results.append((restorer.model_name, result, time.perf_counter() - model_started))
+    out_dir = output_folder()
+    try:
+        return compare_strips(results, out_dir)
+    except OSError as exc:
+        raise could_not_save(exc, out_dir, "the comparison") from None
+
+
+def estimate(
+    ctx: Context, image_path: str | None, model_key: str | None, options: RestoreOptions, detector: str
+) -> str:
+    """What a visitor can expect before pressing Restore: the faces the run will restore (the engine's
+    own plan, with the same options) and, once this server has measured its speed, about how long it
+    will take. Never an error: the run says those."""
+    if not image_path:
+        return ""
+    try:
+        picture = load_picture(image_path, ctx.limits.max_decode_pixels, draft_pixels=ctx.limits.max_input_pixels)
+        plan = _restorer(ctx, model_key, detector)[1].plan(picture, options)
+    except GFPGANError:
+        return ""
+    faces, found = plan.faces_to_restore, max(plan.faces_found, plan.faces_to_restore)
+    w, h = plan.output_size
+    seconds = ctx.costs.estimate(faces, w * h)
+    what = f"**{plural(found, 'face')} found**" + (f", {faces} to restore" if faces != found else "")
+    when = f" · about {max(1, round(seconds))} s on this server" if seconds is not None else ""
+    return f"{what}{when} — press Restore."
+
+
+class ExampleResults:
+    """The page's examples restored once with the default settings, in the background after start-up,
+    so that clicking an example shows its restoration at once. ``kept`` is every file that must
+    outlive the cache's cleaning (the examples and their results)."""
+
+    def __init__(self) -> None:
+        self._pages: dict[str, PageResult] = {}
+        self.kept: set[str] = set()
+
+    def get(self, path: str | None) -> PageResult | None:
+        return self._pages.get(path or "")
+
+    def fill(self, ctx: Context, paths: Sequence[str]) -> None:
+        model_key = ctx.service.default_model()[0]
+        d = DEFAULTS
+        options = restore_options(
+            ctx.limits, d.upscale, d.weight, d.only_center_face, d.upsample_background, d.detection_threshold, False
+        )
+        for path in paths if model_key else []:
+            started = time.perf_counter()
+            try:
+                page, result, restorer = restore_photo(ctx, path, model_key, options, "auto")
+            except GFPGANError as exc:
+                log.warning(f"example {Path(path).name} was not restored in advance: {exc}")
+                continue
+            page.summary = (
+                "**Example, restored in advance with the default settings** (press Restore to run it with yours)"
+                "\n\n" + write_summary(result, restorer, seconds=time.perf_counter() - started)
+            )
+            self.kept.update(page.files())
+            self._pages[path] = page
+        log.info(f"{len(self._pages)} of {len(paths)} examples restored in advance")

@@ -1,0 +1,243 @@
+"""The page: its components laid out, and returned by name. No logic and no wiring (events.py).
+
+Inputs are named as the endpoints' parameters and outputs as the result records' fields, so that the
+wiring looks each one up by name: moving a widget on the page cannot change the API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from ..options import DETECTORS
+from ..service import ModelChoice
+from . import text
+from .components import Checkbox, CheckboxGroup, Dropdown, OptionalSlider, PhotoFiles, PhotoInput, Radio, Slider
+from .settings import DEFAULT_QUALITY, DEFAULTS, OUTPUT_FORMATS, QUALITY, RESCALE_STEP, THRESHOLD, WEIGHT, Limits
+
+
+@dataclass
+class Inputs:
+    """The endpoints' inputs, each named as the API parameter it feeds."""
+
+    image_path: PhotoInput
+    files: PhotoFiles
+    model_key: Dropdown
+    model_keys: CheckboxGroup
+    rescale: Slider
+    weight: Slider
+    only_center_face: Checkbox
+    background: Checkbox
+    detector: Radio
+    threshold: OptionalSlider
+    aligned: Checkbox
+    output_format: Radio
+    quality: Slider
+    expressions: Checkbox
+
+
+@dataclass
+class Outputs:
+    """The endpoints' outputs, each named as the result field it shows (outputs.py)."""
+
+    download: gr.File
+    gallery: gr.Gallery
+    summary: gr.Markdown
+    before_after: gr.ImageSlider
+    faces_zip: gr.File
+    expressions: gr.JSON
+    photos_zip: gr.File
+    batch_summary: gr.Markdown
+    compare_gallery: gr.Gallery
+    compare_summary: gr.Markdown
+
+
+@dataclass
+class Page:
+    blocks: gr.Blocks
+    inputs: Inputs
+    outputs: Outputs
+    status: gr.Markdown
+    restore_button: gr.Button
+    stop_button: gr.Button
+    batch_button: gr.Button
+    compare_button: gr.Button
+    expression_row: gr.Row
+    expression_before: gr.Label
+    expression_after: gr.Label
+
+
+@dataclass(frozen=True)
+class PageFacts:
+    """What the page shows of this server, read before it is built."""
+
+    choices: list[ModelChoice]
+    default_model: str | None
+    status: str
+    threshold: float  # the calibrated value of this server's "auto" detector
+    examples: list[str]
+
+
+def build_page(limits: Limits, facts: PageFacts) -> Page:
+    """Lay the page out; every component the wiring needs is returned by name."""
+    choices = [(c.label, c.key) for c in facts.choices]
+    available = [c.key for c in facts.choices if c.available]
+    can_run = facts.default_model is not None
+    with gr.Blocks(title=text.TITLE, analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)) as blocks:
+        gr.Markdown(text.HEADER)
+        status = gr.Markdown(facts.status, elem_id="model-status")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image_path = PhotoInput(
+                    type="filepath",
+                    image_mode=None,
+                    sources=["upload", "clipboard", "webcam"],
+                    label="Photo",
+                    elem_id="input-image",
+                )
+                if facts.examples:  # right under the photo, on a phone too; a click shows its result at once
+                    gr.Examples(facts.examples, inputs=[image_path], label=text.EXAMPLES_LABEL, elem_id="examples")
+                # custom values reach the handler, which names the models it knows in one line
+                model_key = Dropdown(
+                    choices=choices, value=facts.default_model, label="Model", elem_id="model", allow_custom_value=True
+                )
+                rescale = Slider(
+                    1, limits.max_rescale, value=DEFAULTS.upscale, step=RESCALE_STEP, label="Rescaling factor"
+                )
+                weight = Slider(
+                    WEIGHT.low,
+                    WEIGHT.high,
+                    value=DEFAULTS.weight,
+                    step=WEIGHT.step,
+                    label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
+                )
+                with gr.Accordion("Advanced", open=False):
+                    only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+                    aligned = Checkbox(
+                        DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
+                    )
+                    background = Checkbox(
+                        DEFAULTS.upsample_background,
+                        label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
+                    )
+                    detector = Radio(list(DETECTORS), value="auto", label="Face detector")
+                    threshold = OptionalSlider(
+                        THRESHOLD.low,
+                        THRESHOLD.high,
+                        value=facts.threshold,
+                        step=THRESHOLD.step,
+                        label=text.THRESHOLD_LABEL,
+                        elem_id="threshold",
+                    )
+                    output_format = Radio(
+                        list(OUTPUT_FORMATS), value="PNG", label="Download format (PNG is lossless)", elem_id="format"
+                    )
+                    quality = Slider(
+                        QUALITY.low, QUALITY.high, value=DEFAULT_QUALITY, step=QUALITY.step, label="JPEG / WebP quality"
+                    )
+                    expressions = Checkbox(False, label=text.EXPRESSIONS_LABEL, elem_id="expressions")
+                restore_button = gr.Button(
+                    "Restore" if can_run else "Restore (no model weights on this server: see above)",
+                    variant="primary",
+                    interactive=can_run,
+                    elem_id="restore-button",
+                )
+                stop_button = gr.Button("Stop", variant="stop", size="sm", elem_id="stop-button")
+                with gr.Accordion("Several photos at once", open=False, elem_id="batch"):
+                    files = PhotoFiles(
+                        file_count="multiple",
+                        file_types=["image", ".zip"],
+                        label=text.batch_label(limits),
+                        elem_id="batch-input",
+                    )
+                    batch_button = gr.Button("Restore all", elem_id="batch-button", interactive=can_run)
+                    photos_zip = gr.File(label="Restored photos (ZIP)", elem_id="batch-download")
+                    batch_summary = gr.Markdown(label="Batch summary", elem_id="batch-summary")
+            with gr.Column(scale=2):
+                summary = gr.Markdown(label="Summary", elem_id="summary")
+                before_after = gr.ImageSlider(
+                    label="Before / after (a preview: the full image is the download below)",
+                    type="filepath",
+                    buttons=["fullscreen"],  # its own download would save the preview, not the result
+                    elem_id="slider",
+                )
+                gallery = gr.Gallery(
+                    label="Faces (input | restored)",
+                    columns=3,
+                    format="jpeg",
+                    object_fit="contain",
+                    preview=False,
+                    elem_id="faces",
+                )
+                download = gr.File(label="Restored image (full resolution)", elem_id="download")
+                with gr.Row(visible=False) as expression_row:  # the face selected in the gallery
+                    expression_before = gr.Label(label="Expression before", num_top_classes=3, elem_id="expr-before")
+                    expression_after = gr.Label(label="Expression after", num_top_classes=3, elem_id="expr-after")
+                faces_zip = gr.File(label="All face crops (ZIP)", elem_id="faces-zip")
+                expressions_json = gr.JSON(
+                    label="Expressions per face (before and after)", elem_id="expressions-json", visible=False
+                )
+        with gr.Accordion("Compare models on this photo", open=False, elem_id="compare"):
+            with gr.Row():
+                model_keys = CheckboxGroup(
+                    choices=choices,
+                    value=available[:2],
+                    label=text.COMPARE_LABEL,
+                    elem_id="compare-models",
+                    scale=3,
+                )
+                compare_button = gr.Button(
+                    "Compare", elem_id="compare-button", interactive=len(available) >= 2, scale=1
+                )
+            compare_summary = gr.Markdown(label="Comparison summary", elem_id="compare-summary")
+            compare_gallery = gr.Gallery(
+                label="Faces (input | each model)",
+                columns=1,
+                format="jpeg",
+                object_fit="contain",
+                elem_id="compare-faces",
+            )
+        with gr.Accordion("About", open=False, elem_id="about"):
+            gr.Markdown(text.about(limits))
+    inputs = Inputs(
+        image_path=image_path,
+        files=files,
+        model_key=model_key,
+        model_keys=model_keys,
+        rescale=rescale,
+        weight=weight,
+        only_center_face=only_center_face,
+        background=background,
+        detector=detector,
+        threshold=threshold,
+        aligned=aligned,
+        output_format=output_format,
+        quality=quality,
+        expressions=expressions,
+    )
+    outputs = Outputs(
+        download=download,
+        gallery=gallery,
+        summary=summary,
+        before_after=before_after,
+        faces_zip=faces_zip,
+        expressions=expressions_json,
+        photos_zip=photos_zip,
+        batch_summary=batch_summary,
+        compare_gallery=compare_gallery,
+        compare_summary=compare_summary,
+    )
+    return Page(
+        blocks=blocks,
+        inputs=inputs,
+        outputs=outputs,
+        status=status,
+        restore_button=restore_button,
+        stop_button=stop_button,
+        batch_button=batch_button,
+        compare_button=compare_button,
+        expression_row=expression_row,
+        expression_before=expression_before,
+        expression_after=expression_after,
+    )

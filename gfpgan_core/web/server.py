@@ -1,0 +1,191 @@
+"""The app's server: its arguments, the page built and wired, and the launch (queue, limits, guard,
+disk budget, warm-up). ``python app.py`` calls :func:`main`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from ..arguments import ENVIRONMENT, add_model_source_args
+from ..errors import GFPGANError
+from ..service import ModelService
+from .components import PhotoInput
+from .diskbudget import DiskBudget
+from .events import wire
+from .guard import PayloadGuard
+from .jobs import Context, ExampleResults
+from .layout import PageFacts, build_page
+from .outputs import results_root
+from .settings import EXAMPLE_NAMES, SWEEP_EVERY_S, Limits, example_paths
+from .state import zero_gpu_route
+from .text import css, status_line
+
+log = logging.getLogger("gfpgan_app")
+SERVER_ENVIRONMENT = {  # argument -> the variable that sets its default, beyond the model source's
+    "host": "GRADIO_SERVER_NAME",
+    "port": "GRADIO_SERVER_PORT",
+    "mcp": "GFPGAN_MCP",
+    "examples": "GFPGAN_CACHE_EXAMPLES",
+}
+
+
+def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.Blocks:
+    """The page for ``context``'s service, wired, its file inputs taking only what this server received."""
+    examples = examples or ExampleResults()
+    service = context.service
+    facts = PageFacts(
+        choices=service.choices(),
+        default_model=service.default_model()[0],
+        status=status_line(*service.default_model()),
+        threshold=service.detection_threshold("auto"),
+        examples=example_paths(),
+    )
+    page = build_page(context.limits, facts)
+    photo = page.inputs.image_path
+    photo.example_files = frozenset(photo.temp_files)  # the examples' copies in Gradio's cache
+    examples.kept.update(photo.example_files)
+    photo.keep_in_cache = examples.kept  # Gradio's cache cleaning skips these
+    photo.uploads = page.inputs.files.uploads = page.blocks.upload_file_set  # the set Gradio's upload route fills
+    wire(page, context, examples)
+    return page.blocks
+
+
+async def drop_waiting_job(demo: gr.Blocks, event_id: str) -> bool:
+    """Drop a job that is still waiting in Gradio's queue (one already running finishes); True if it was.
+    Reads Gradio 6.31's queue internals (requirements.txt pins it)."""
+    queue = demo._queue
+    event = queue.event_ids_to_events.get(event_id)
+    waiting = event is not None and event in queue.event_queue_per_concurrency_id[event.concurrency_id].queue
+    if waiting:
+        await queue.remove_from_queue(event_id)
+    return waiting
+
+
+def photo_input(demo: gr.Blocks) -> PhotoInput:
+    """The page's photo input."""
+    return next(b for b in demo.blocks.values() if isinstance(b, PhotoInput))
+
+
+def _flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).lower() not in ("0", "false", "no", "")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    on_space = bool(os.environ.get("SPACE_ID"))
+    p = argparse.ArgumentParser(prog="python app.py", description="GFPGAN face restoration demo")
+    env = SERVER_ENVIRONMENT
+    p.add_argument("--host", default=os.environ.get(env["host"], "0.0.0.0" if on_space else "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get(env["port"], os.environ.get("PORT", 7860))))
+    p.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    add_model_source_args(p, model_path_help="a local checkpoint offered as 'custom'", from_environment=True)
+    p.add_argument(
+        "--concurrency", type=int, default=None, help="requests processed at once (default: 1 on CPU, 2 on GPU)"
+    )
+    p.add_argument("--no-warm-up", action="store_true", help="load the model on the first request instead of at start")
+    p.add_argument(
+        "--mcp",
+        action="store_true",
+        default=_flag(env["mcp"], ""),
+        help="also serve restore as an MCP tool at /gradio_api/mcp/ (images as data: URLs; no URL is fetched)",
+    )
+    p.add_argument(
+        "--no-examples",
+        dest="examples",
+        action="store_false",
+        default=_flag(env["examples"], "1"),
+        help="do not restore the page's examples in advance (they are, after the warm-up, by default)",
+    )
+    return p.parse_args(argv)
+
+
+def public_url(args: argparse.Namespace) -> str:
+    """Where API clients reach this server: GFPGAN_PUBLIC_URL, the Space's own address, or the local one."""
+    if os.environ.get("GFPGAN_PUBLIC_URL"):
+        return os.environ["GFPGAN_PUBLIC_URL"]
+    if os.environ.get("SPACE_HOST"):
+        return f"https://{os.environ['SPACE_HOST']}"
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+    return f"http://{host}:{args.port}"
+
+
+def environment_variables() -> dict[str, object]:
+    """Every variable the app reads, with its default: for the docs (a test keeps them documented)."""
+    variables: dict[str, object] = dict(Limits.environment())
+    variables.update({name: None for name in ENVIRONMENT.values()})
+    variables.update({name: None for name in SERVER_ENVIRONMENT.values()})
+    variables.update({"GFPGAN_PUBLIC_URL": None, "GFPGAN_DATA_DIR": None, "GRADIO_TEMP_DIR": None})
+    return variables
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    args = parse_args(argv)
+    limits = Limits.from_env()
+    try:
+        service = ModelService(args.model_path, device=args.device, weights_dir=args.weights_dir, runtime=args.runtime)
+        if args.model_path:  # a file given at start must work before the page announces it
+            service.load("custom")
+        gpu = zero_gpu_route(service)
+        if gpu is not None:
+            log.info("ZeroGPU: restorations run inside spaces.GPU")
+    except GFPGANError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder())
+    cache.mkdir(parents=True, exist_ok=True)
+    log.info(f"uploads and results: {cache}")
+    budget = DiskBudget(limits.disk_budget_mb * 1_000_000, limits.keep_outputs_s + 60, folders=[results_root()])
+    context = Context(service, limits, budget, gpu=gpu)
+    examples = ExampleResults()
+    demo = build_demo(context, examples)
+    # the app's other files: what Gradio recorded as uploaded to or copied for this app, never its whole cache
+    budget.records = lambda: [path for files in demo.temp_file_sets for path in list(files)]
+    photo = photo_input(demo)
+    photo.public_url = public_url(args)
+    budget.keep = examples.kept  # the examples and their results are never deleted
+    budget.start(every_s=SWEEP_EVERY_S / 2)
+
+    def warm_up() -> None:
+        service.warm_up()
+        if args.examples:
+            in_order = sorted(photo.example_files, key=lambda p: EXAMPLE_NAMES.index(Path(p).name))
+            examples.fill(context, in_order)
+
+    if not args.no_warm_up:
+        threading.Thread(target=warm_up, daemon=True).start()
+    concurrency = args.concurrency or (2 if service.device.type == "cuda" else 1)
+    demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        max_file_size=limits.max_file_size,
+        # Gradio keeps a copy of the page's config per session (every API call is one) up to this many:
+        # at its default of 10,000 the server grew about 15 MB per 100 requests; the page has no state
+        state_session_capacity=256,
+        show_error=True,
+        css=css(),
+        footer_links=["api"],
+        mcp_server=args.mcp,
+        app_kwargs={
+            "middleware": [
+                Middleware(
+                    PayloadGuard,
+                    is_received=photo.received_by_gradio,
+                    calls_per_minute=limits.calls_per_minute,
+                    max_mcp_bytes=limits.max_mcp_bytes,
+                    free_bytes=lambda: shutil.disk_usage(cache).free,
+                    drop_job=lambda event_id: drop_waiting_job(demo, event_id),
+                    claim_s=limits.claim_s,
+                )
+            ]
+        },
+    )

@@ -1,0 +1,233 @@
+"""The work behind the endpoints without a server or Gradio's events: options, progress and the time
+limit, one photo's outputs and summary, Stop, the estimate, ZeroGPU, a full disk."""
+
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import photos
+from gfpgan_core.web import jobs, outputs, settings, state, text
+
+
+def test_limits_from_env(monkeypatch):
+    monkeypatch.setenv("GFPGAN_MAX_FACES", "7")
+    monkeypatch.setenv("GFPGAN_TIMEOUT", "not a number")
+    limits = settings.Limits.from_env()
+    assert limits.max_faces == 7 and limits.timeout_s == settings.Limits().timeout_s
+
+
+def test_progress_table_covers_every_stage_and_fills_the_bar():
+    from gfpgan_core.pipeline import STAGES
+
+    assert list(jobs.PROGRESS_STAGES) == [*STAGES, "encode"]  # the engine's stages, then the page's own
+    shown = []
+    report = jobs.progress_reporter(
+        lambda value, desc: shown.append((value, desc)), timeout_s=60, started=time.perf_counter()
+    )
+    for stage in jobs.PROGRESS_STAGES:
+        report(stage, 0, 1)
+        report(stage, 1, 1)
+    report("restore", 2, 5)
+    values = [v for v, _ in shown[:-1]]
+    assert values == sorted(values) and values[0] == 0 and values[-1] == pytest.approx(1)
+    assert shown[-1][1] == "Restoring faces (2/5)"
+
+
+def test_time_limit_fires_inside_a_stage():
+    report = jobs.progress_reporter(lambda *a, **k: None, timeout_s=1, started=time.perf_counter() - 5)
+    with pytest.raises(jobs.RequestTimeout, match="longer than 1 s"):
+        report("upsample", 3, 12)
+
+
+def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch):
+    from gfpgan_core import GFPGANError, RestoreOptions
+    from gfpgan_core.service import ModelService
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    photo = photos("photos", 1)[0]
+    picture, result, restorer = jobs.run_request(
+        jobs.Context(service), str(photo), "custom", RestoreOptions(upscale=1), "yunet"
+    )
+    page = outputs.write_outputs(picture, result, photo.stem, preview_side=200)
+    assert Path(page.download).name == f"{photo.stem}_restored.png" and len(page.gallery) >= 2
+    assert len(page.gallery) == len(result.faces)
+    captions = [caption for _, caption in page.gallery]
+    assert [c.split(" ·")[0] for c in captions] == [f"Face {i}" for i in range(1, len(captions) + 1)]
+    assert max(len(c) for c in captions) <= 24  # readable in a phone's gallery column
+    assert max(Image.open(page.before_after[0]).size) == 200
+    with zipfile.ZipFile(page.faces_zip) as faces:  # every crop, named as the CLI names them
+        names = faces.namelist()
+        assert f"restored_faces/{photo.stem}_00.png" in names and f"cropped_faces/{photo.stem}_00.png" in names
+        assert len(names) == 2 * len(result.faces)
+        crop = np.asarray(Image.open(faces.open(f"restored_faces/{photo.stem}_00.png")))
+        assert np.array_equal(crop, result.faces[0].restored_crop)  # lossless
+    jpeg = outputs.write_outputs(picture, result, photo.stem, 200, output_format="JPEG", quality=50)
+    webp = outputs.write_outputs(picture, result, photo.stem, 200, output_format="WebP", quality=50)
+    assert Image.open(jpeg.download).format == "JPEG" and Image.open(webp.download).format == "WEBP"
+    assert Path(jpeg.download).stat().st_size < Path(page.download).stat().st_size / 3
+    summary = outputs.write_summary(result, restorer)
+    assert summary.startswith(f"**{len(result.faces)} faces found**") and "model custom (tiny_gfpgan.pth)" in summary
+    with pytest.raises(GFPGANError, match="upload an image"):
+        jobs.run_request(jobs.Context(service), None, "custom", RestoreOptions(), "auto")
+    nothing = ModelService(weights_dir=tmp_path / "empty", download=False)
+    with pytest.raises(GFPGANError, match=r"download v1\.4"):
+        jobs.run_request(jobs.Context(nothing), str(photo), None, RestoreOptions(), "auto")
+
+
+def test_on_a_zero_gpu_space_restorations_go_through_spaces_gpu(tmp_path, tiny_checkpoint, monkeypatch):
+    """A stand-in for the `spaces` package (the real one needs the Space): off ZeroGPU nothing is
+    wrapped; on it, run_request's restoration runs in the function given to spaces.GPU, with picklable
+    arguments and a duration computed from them, and gives the same faces."""
+    import pickle
+    import types
+
+    from gfpgan_core import RestoreOptions
+    from gfpgan_core.service import ModelService
+
+    calls = []
+
+    def gpu(duration):
+        def wrap(fn):
+            def on_gpu(*args):
+                pickle.dumps(args)  # what crosses into ZeroGPU's process must pickle
+                calls.append(duration(*args))
+                return fn(*args)
+
+            return on_gpu
+
+        return wrap
+
+    config = types.SimpleNamespace(Config=types.SimpleNamespace(zero_gpu=False))
+    spaces = types.ModuleType("spaces")
+    spaces.GPU, spaces.config = gpu, config
+    monkeypatch.setitem(sys.modules, "spaces", spaces)
+    monkeypatch.setitem(sys.modules, "spaces.config", config)
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    photo = str(photos("photos", 1)[0])
+    assert state.zero_gpu_route(service) is None
+    plain = jobs.run_request(jobs.Context(service), photo, "custom", RestoreOptions(upscale=1), "yunet")[1]
+
+    config.Config.zero_gpu = True
+    route = state.zero_gpu_route(service)
+    assert route is not None
+    on_gpu = jobs.run_request(jobs.Context(service, gpu=route), photo, "custom", RestoreOptions(upscale=1), "yunet")[1]
+    assert len(calls) == 1 and 15 <= calls[0] <= 120
+    assert [f.restored_crop.tobytes() for f in on_gpu.faces] == [f.restored_crop.tobytes() for f in plain.faces]
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    from gfpgan_core import GFPGANError, Picture, RestorationResult
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+
+    def full(path, picture, quality=95):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(outputs, "write_image", full)
+    picture = Picture(np.zeros((8, 8, 3), np.float32))
+    with pytest.raises(GFPGANError) as err:
+        outputs.write_outputs(picture, RestorationResult(picture, []), "photo", 100)
+    assert str(err.value) == "The server is out of disk space; please try again in a few minutes."
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+
+
+def test_visitors_read_no_server_paths_and_no_markdown():
+    message = (
+        "GFPGANv1.4.pth is not in /srv/app/weights (offline): download it with "
+        "`python -m gfpgan_core download v1.4`, or put the file there."
+    )
+    shown = outputs.public_message(message)
+    assert "/srv" not in shown and "`" not in shown
+    assert "weights (offline)" in shown and "python -m gfpgan_core download v1.4" in shown
+
+
+def test_the_summary_counts_faces_found_and_the_whole_wait(tiny_restorer):
+    result = tiny_restorer.restore(photos("photos", 1)[0], upscale=1, max_faces=1)
+    summary = outputs.write_summary(result, tiny_restorer, seconds=12.34)
+    assert summary.startswith(f"**{result.faces_found} faces found** · 12.3 s")
+    assert "the 1 largest were restored" in summary
+
+
+def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, monkeypatch):
+    from gfpgan_core import WeightsMissingError
+    from gfpgan_core.service import ModelService
+
+    service = ModelService(weights_dir=tmp_path / "empty", download=True)
+    service.download = True  # as without HF_HUB_OFFLINE: downloads are expected to work
+    assert "download on first use" in text.status_line(*service.default_model())
+
+    def unreachable(*args, **kwargs):
+        raise WeightsMissingError("GFPGANv1.4.pth is not here (download failed: huggingface.co unreachable)")
+
+    monkeypatch.setattr(service, "get", unreachable)
+    service.warm_up()
+    line = text.status_line(*service.default_model())
+    assert "**none**" in line and "could not be downloaded" in line and "download on first use" not in line
+
+
+def test_stop_ends_the_work_at_its_next_step():
+    stops = state.StopRequests()
+    report = jobs.progress_reporter(lambda *a, **k: None, 60, time.perf_counter(), lambda: stops.take("visitor"))
+    report("restore", 1, 4)  # nothing asked yet
+    stops.ask("someone else")
+    report("restore", 2, 4)
+    stops.ask("visitor")
+    with pytest.raises(jobs.RequestStopped, match="Stopped"):
+        report("upsample", 3, 12)
+    report("upsample", 4, 12)  # asked once, stopped once
+
+
+def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
+    from gfpgan_core.service import ModelService
+
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    costs = state.CostModel()
+    photo = str(photos("photos", 1)[0])
+    context = jobs.Context(service, costs=costs)
+    options = jobs.restore_options(settings.Limits(), 2, 1.0, False, True, 0.6, False)
+    first = jobs.estimate(context, photo, "custom", options, "yunet")
+    assert first.startswith("**") and "faces found**" in first and "about" not in first  # speed not measured yet
+    result = service.get("custom", "yunet", "lanczos").restore(photo, upscale=2)
+    costs.update(result)
+    after = jobs.estimate(context, photo, "custom", options, "yunet")
+    assert f"**{len(result.faces)} faces found** · about" in after and "s on this server" in after
+    assert jobs.estimate(context, None, "custom", options, "yunet") == ""
+    estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
+    assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
+
+
+def _faces_announced(line: str) -> int:
+    """The faces an estimate says the run will restore: "**5 faces found**, 1 to restore — ..." -> 1."""
+    found = int(line.split("**")[1].split()[0])
+    return int(line.split("**, ")[1].split()[0]) if "to restore" in line else found
+
+
+def test_the_estimate_and_the_run_agree_on_the_faces(tmp_path, tiny_checkpoint, monkeypatch):
+    """The estimate reads the engine's own plan with the run's options: the 5-face example with and
+    without only-centre-face, and a photo whose face is found only at the fallback threshold."""
+    from gfpgan_core.service import ModelService
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "cache"))
+    context = jobs.Context(ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False))
+    group, astronaut = (settings.REPO / "examples" / name for name in ("group_composite.jpg", "astronaut_degraded.jpg"))
+    for path, only_centre, threshold, faces in (
+        (group, False, None, 5),
+        (group, True, None, 1),
+        (astronaut, False, 0.99, 1),
+    ):
+        options = jobs.restore_options(context.limits, 1, 1.0, only_centre, False, threshold, False)
+        line = jobs.estimate(context, str(path), "custom", options, "yunet")
+        _, result, _ = jobs.restore_photo(context, str(path), "custom", options, "yunet")
+        assert _faces_announced(line) == len(result.faces) == faces, (path.name, only_centre, line)
+        if only_centre:
+            assert line.startswith("**5 faces found**, 1 to restore")
+        if threshold:
+            assert any("lower detection threshold" in note for note in result.notes)

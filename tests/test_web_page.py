@@ -1,0 +1,151 @@
+"""The page in a real browser (Debian's headless Chromium), as a visitor meets it: examples, the
+estimate, the gallery on a desktop and a phone, transparency, expressions, Stop and compare."""
+
+import io
+import time
+import urllib.parse
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ARTIFACTS, REPO, browser_page, photos
+
+GALLERY_LAYOUT = """() => {
+  const wrap = document.querySelector('#faces .grid-wrap').getBoundingClientRect();
+  const items = [...document.querySelectorAll('#faces .thumbnail-item')].map(e => e.getBoundingClientRect());
+  const captions = [...document.querySelectorAll('#faces .caption-label')].map(e => ({
+    text: e.innerText, whole: e.scrollWidth <= e.clientWidth + 1, bottom: e.getBoundingClientRect().bottom}));
+  return {wrap: {width: wrap.width, bottom: wrap.bottom}, items: items.map(r => ({width: r.width, height: r.height})),
+          captions};
+}"""
+
+
+def _summary_has(page, text: str, timeout: float = 120_000) -> None:
+    page.wait_for_function(f"document.querySelector('#summary').innerText.includes({text!r})", timeout=timeout)
+
+
+def test_page_in_a_real_browser(app_url, tmp_path):
+    """Waiting (1-3), one face's gallery (8), transparency and the slider (9), examples (11), as a visitor
+    meets them at desktop size."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browser_page(app_url) as page:
+        # 11: the examples sit right under the photo; a click shows a result made in advance
+        photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
+        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        page.locator("#examples img[src*='damaged_old_photo']").first.click()
+        _summary_has(page, "restored in advance", timeout=60_000)  # the app makes them right after start
+        page.locator("#faces img").first.wait_for(timeout=10_000)
+        assert "damaged_old_photo_restored.png" in page.locator("#download").inner_text().replace("\n", "")
+        # 8: one face fills the gallery's width as an input | restored pair, its caption whole and inside
+        layout = page.evaluate(GALLERY_LAYOUT)
+        (item,), (caption,) = layout["items"], layout["captions"]
+        assert item["width"] > 0.9 * layout["wrap"]["width"] and item["width"] == pytest.approx(
+            2 * item["height"], rel=0.05
+        )
+        assert caption["text"].startswith("Face 1 ·") and caption["whole"]
+        assert caption["bottom"] <= layout["wrap"]["bottom"]
+
+        # 2-3: a new photo clears that result and says what to expect
+        photo = photos("photos", 1)[0]
+        page.locator("#input-image input[type=file]").set_input_files(str(photo))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        assert page.locator("#faces img").count() == 0 and "restored" not in page.locator("#download").inner_text()
+        # 1: the summary's time is the visitor's wait as the page measured it, not less
+        started = time.perf_counter()
+        page.locator("#restore-button").click()
+        _summary_has(page, " s · CPU")
+        waited = time.perf_counter() - started
+        summary = page.locator("#summary").inner_text()
+        said = float(summary.split(" s · CPU")[0].split("·")[-1])
+        assert said <= waited + 0.5 and waited - said < 5, (said, waited)  # the rest: browser and network
+        assert page.locator("#slider img").count() >= 1
+        assert page.locator("#model-status").inner_text().startswith("Model in use")
+        page.screenshot(path=str(ARTIFACTS / "app_page.png"), full_page=True)
+        # 2: with the server's speed measured, the next photo's wait is announced
+        page.locator("#input-image input[type=file]").set_input_files(str(photos("hq_photos", 1)[0]))
+        _summary_has(page, "s on this server", timeout=30_000)
+
+        # 9: a transparent photo's before/after shows white behind it; the slider offers no download of its own
+        rgba = tmp_path / "transparent.png"
+        pixels = np.asarray(Image.open(photos("hq_photos", 1)[0]).convert("RGB").resize((256, 256))).copy()
+        alpha = np.full((256, 256), 255, np.uint8)
+        alpha[:, :64] = 0
+        pixels[:, :64] = (255, 0, 0)  # hidden behind the transparency: must not show
+        Image.fromarray(np.dstack([pixels, alpha])).save(rgba)
+        page.locator("#input-image input[type=file]").set_input_files(str(rgba))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        page.locator("#restore-button").click()
+        _summary_has(page, " s · CPU")
+        before = page.locator("#slider img").first.get_attribute("src")
+        with urllib.request.urlopen(urllib.parse.urljoin(app_url, before)) as response:
+            shown = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+        assert shown[:, : shown.shape[1] // 8].min() > 240  # white, not the hidden red
+        assert page.locator("#slider button[aria-label*='ownload'], #slider a[download]").count() == 0
+
+        # expressions, asked for under Advanced: captions name them before -> after; a face's bars on click
+        page.get_by_text("Advanced", exact=True).click()
+        page.locator("#expressions input[type=checkbox]").check()
+        page.locator("#input-image input[type=file]").set_input_files(str(photos("hq_photos", 1)[0]))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        page.locator("#restore-button").click()
+        _summary_has(page, " s · CPU")
+        caption = page.locator("#faces .caption-label").first.inner_text()
+        assert caption.startswith("Face 1 · ") and " → " in caption, caption
+        page.locator("#faces .thumbnail-item").first.click()
+        after = caption.split(" → ")[1].split()[0]
+        page.wait_for_function(f"document.querySelector('#expr-after').innerText.includes({after!r})", timeout=10_000)
+    assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
+
+
+def test_many_faces_on_a_phone(app_url):
+    """8 and 11 at phone size: the examples come right under the photo, and the group's gallery has two
+    columns whose captions are whole."""
+    with browser_page(app_url, 390, 844) as page:
+        photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
+        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        page.locator("#examples img[src*='group_composite']").first.click()
+        _summary_has(page, "restored in advance", timeout=60_000)
+        page.locator("#faces img").first.wait_for(timeout=10_000)
+        layout = page.evaluate(GALLERY_LAYOUT)
+        assert len(layout["captions"]) >= 4
+        assert [c["text"].split(" ·")[0] for c in layout["captions"]] == [
+            f"Face {i}" for i in range(1, len(layout["captions"]) + 1)
+        ]
+        assert all(c["whole"] for c in layout["captions"]), layout["captions"]
+        widths = [i["width"] for i in layout["items"]]
+        assert all(0.4 * layout["wrap"]["width"] < w < 0.5 * layout["wrap"]["width"] for w in widths)  # two columns
+        page.screenshot(path=str(ARTIFACTS / "app_phone.png"), full_page=True)
+
+
+def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path):
+    big = tmp_path / "big.png"  # upscaled to the 40 MP output limit: seconds of work
+    noise = (np.random.default_rng(0).random((40, 40, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).resize((2000, 2000)).save(big)
+    with browser_page(app_server.url) as page:
+        page.locator("#input-image input[type=file]").set_input_files(str(big))
+        page.locator("#input-image img").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(2000)
+        page.locator("#restore-button").click()
+        page.wait_for_timeout(1500)
+        page.locator("#stop-button").click()
+        _summary_has(page, "Stopped", timeout=30_000)
+        page.wait_for_timeout(3000)
+        assert "found" not in page.locator("#summary").inner_text()  # no result arrived after Stop
+    deadline = time.time() + 30
+    while time.time() < deadline and not any("stopped by its visitor" in line for line in app_server.log):
+        time.sleep(0.5)
+    assert any("stopped by its visitor" in line for line in app_server.log)  # the work itself ended
+
+
+def test_compare_in_the_browser(compare_server):
+    with browser_page(compare_server.url) as page:
+        page.locator("#input-image input[type=file]").set_input_files(str(REPO / "examples" / "astronaut_degraded.jpg"))
+        _summary_has(page, "— press Restore", timeout=30_000)
+        page.get_by_text("Compare models on this photo", exact=True).click()
+        page.locator("#compare-button").click()
+        page.locator("#compare-faces img").first.wait_for(timeout=120_000)
+        assert "compared" in page.locator("#compare-summary").inner_text()
+        caption = page.locator("#compare-faces .caption-label").first.inner_text()
+        assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption
