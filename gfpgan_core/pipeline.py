@@ -24,7 +24,7 @@ from .archs import FaceRestorerModel
 from .background import BackgroundUpsampler, LanczosUpsampler, output_size
 from .devices import pick_device
 from .errors import LandmarkError, OptionsError
-from .expressions import Expression, ExpressionClassifier
+from .expressions import ExpressionClassifier
 from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
 from .faces.parsing import FaceParser
@@ -40,65 +40,13 @@ from .parts import (
     load_face_model,
 )
 from .paste import FacePatch, feathered_box, paste_faces
+from .results import RestorationResult, RestoredFace, RestorePlan
 from .runtimes import FaceRunner, TorchRunner
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total) for the stages of :data:`STAGES`; it may raise to stop the request."""
 STAGES = ("decode", "detect", "align", "restore", "upsample", "paste", "expressions")
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class RestoredFace:
-    """One face: where it was found (input coordinates) and its crops (uint8 RGB, model size)."""
-
-    box: np.ndarray
-    landmarks: np.ndarray
-    score: float
-    input_crop: np.ndarray
-    restored_crop: np.ndarray
-    expression_before: Expression | None = None  # with ``RestoreOptions(expressions=True)``
-    expression_after: Expression | None = None
-
-
-@dataclass
-class RestorationResult:
-    """What :meth:`Restorer.restore` returns: the image, its faces left to right, and how it went."""
-
-    picture: Picture
-    faces: list[RestoredFace]
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-    upscale: float = 1.0
-    faces_found: int = 0  # faces large enough to restore, before ``max_faces`` kept the largest
-
-    @property
-    def image(self) -> np.ndarray:
-        """The restored image as uint8/uint16 (gray, gray+alpha, RGB or RGBA as the input was)."""
-        return self.picture.to_array()
-
-
-@dataclass(frozen=True)
-class RestorePlan:
-    """What :meth:`Restorer.restore` will do with an image and options, decided before any face is
-    restored: the working picture, the upscale, and the faces it will restore (after the size limits,
-    the fallback threshold, only-centre-face and ``max_faces``). The page's estimate reads it, so the
-    estimate and the run cannot disagree."""
-
-    picture: Picture  # at the working size (downscaled to ``max_input_pixels``)
-    scale: float  # the upscale applied (lowered to keep ``max_output_pixels``)
-    faces: list[Detection]  # to restore, left to right; empty for an aligned input (the picture is the face)
-    faces_found: int  # faces large enough to restore, before ``max_faces`` kept the largest
-    aligned: bool
-    notes: list[str]
-
-    @property
-    def faces_to_restore(self) -> int:
-        return 1 if self.aligned else len(self.faces)
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        return output_size(self.picture.size, self.scale)
 
 
 @dataclass

@@ -63,3 +63,32 @@ def test_one_opencv_wheel():
     import cv2
 
     assert cv2.imdecode is not None
+
+
+def test_the_readme_layout_names_every_module():
+    """README's Layout lists every module (by file name) and folder with its role."""
+    readme = (REPO / "README.md").read_text()
+    layout = readme[readme.index("## Layout") : readme.index("## Licence and credits")]
+    missing = [
+        str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" and p.name not in layout
+    ]
+    assert missing == []
+
+
+def test_every_environment_variable_the_app_reads_is_documented():
+    """The README's table names each variable the server reads, with the limits' defaults as written; and
+    every variable the app's code reads by name is in that list."""
+    import re
+
+    from gfpgan_core.web.server import environment_variables
+
+    listed = environment_variables()
+    app_code = [REPO / "app.py", PACKAGE / "arguments.py", *(PACKAGE / "web").glob("*.py")]
+    read = {m for p in app_code for m in re.findall(r"environ(?:\.get\(|\[|\.setdefault\()\"(\w+)\"", p.read_text())}
+    assert read - set(listed) == set() and len(read) >= 5  # (the limits and flags are read through their tables)
+    readme = (REPO / "README.md").read_text()
+    for name, default in environment_variables().items():
+        row = next((line for line in readme.splitlines() if line.startswith("|") and f"`{name}`" in line), None)
+        assert row is not None, f"{name} is not in the README's table"
+        if default is not None:
+            assert f"`{default}`" in row, (name, default, row)

@@ -10,7 +10,8 @@ import yaml
 from conftest import photos
 from gfpgan_core import GFPGANError
 from gfpgan_core.checkpoint import load_model
-from gfpgan_core.training import component_boxes, load_config, train
+from gfpgan_core.training import component_boxes, train
+from gfpgan_core.training_config import load_config
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +130,8 @@ def test_the_paper_recipe_details():
     """Component crops 80 (eyes) / 120 (mouth) at 512, style loss levels 0.5 / 1, EMA 0.5 ** (32 / 10000)."""
     from gfpgan_core import losses as L
     from gfpgan_core.archs import GFPGANConfig
-    from gfpgan_core.training import TrainConfig, component_crop_sizes
+    from gfpgan_core.training import component_crop_sizes
+    from gfpgan_core.training_config import TrainConfig
 
     assert TrainConfig().ema_decay == pytest.approx(0.99778, abs=1e-5)
     assert component_crop_sizes(TrainConfig()) == {"left_eye": 80, "right_eye": 80, "mouth": 120}

@@ -125,18 +125,8 @@ def say(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    suffix = check_suffix(args.suffix)
-    source = Path(args.input)
-    inputs = list_images(source)
-    skip_existing = source.is_dir() if args.skip_existing is None else args.skip_existing
-    if not inputs:
-        raise InputNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {args.input}.")
-    out_dir = Path(args.output)
-    input_set = {p.resolve() for p in inputs}
-    options = RestoreOptions(
+def _options(args: argparse.Namespace) -> RestoreOptions:
+    return RestoreOptions(
         upscale=args.upscale,
         weight=args.weight,
         only_center_face=args.only_center_face,
@@ -148,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
         alignment=args.alignment,
         expressions=args.expressions,
     )
+
+
+def _restorer(args: argparse.Namespace) -> Restorer:
     restorer = Restorer.from_pretrained(
         default_model(args),
         device=args.device,
@@ -161,6 +154,22 @@ def run(args: argparse.Namespace) -> int:
     log.info(f"Using {restorer.describe()}")
     for note in restorer.notes:
         log.info(f"note: {note}")
+    return restorer
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    suffix = check_suffix(args.suffix)
+    source = Path(args.input)
+    inputs = list_images(source)
+    skip_existing = source.is_dir() if args.skip_existing is None else args.skip_existing
+    if not inputs:
+        raise InputNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {args.input}.")
+    out_dir = Path(args.output)
+    input_set = {p.resolve() for p in inputs}
+    options = _options(args)
+    restorer = _restorer(args)
 
     def safe_write(path: Path, picture: Picture) -> None:
         if path.resolve() in input_set:

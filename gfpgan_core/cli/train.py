@@ -15,7 +15,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import load_config, train  # research code: its extra dependencies load only here
+    from ..training import train  # research code: its extra dependencies load only here
+    from ..training_config import load_config
 
     overrides = {k: v for k, v in (("iterations", args.iterations), ("device", args.device)) if v is not None}
     train(load_config(args.config, overrides), resume=not args.restart)

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from . import handlers
-from .handlers import PageEvents, endpoint
+from .handlers import PageEvents, endpoint, with_options_spread
 from .jobs import Context, ExampleResults
 from .layout import Page
 from .outputs import BatchResult, CompareResult, PageResult, cleared
@@ -49,7 +49,8 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
     private: dict[str, Any] = {"api_visibility": "private", "queue": False}
     with page.blocks:
         # a new photo or a new run never sits beside the previous photo's result (or an error)
-        page.inputs.image_path.change(events.expect, inputs=inputs_for(events.expect, page), outputs=results, **private)
+        expect = with_options_spread(events.expect)
+        page.inputs.image_path.change(expect, inputs=inputs_for(expect, page), outputs=results, **private)
         restoring = page.restore_button.click(cleared, outputs=results, **private).then(
             restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id="restore"
         )

@@ -213,17 +213,12 @@ class PayloadGuard:
             )
             return
         cap = self.max_mcp_bytes if mcp else MAX_CALL_BYTES
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > cap:
-                await _refuse(send, 413, "The request is too large: send images through the upload route, not inline.")
-                return
+        body = await _read_body(receive, cap)
+        if body is None:  # the client went away
+            return
+        if len(body) > cap:
+            await _refuse(send, 413, "The request is too large: send images through the upload route, not inline.")
+            return
         try:
             data = json.loads(body or b"null")
         except (ValueError, RecursionError):
@@ -241,14 +236,19 @@ class PayloadGuard:
             log.warning(f"refused an API call: {reasons[0]}")
             await _refuse(send, 400, reasons[0])
             return
+        await self._forward(scope, bytes(body), receive, send)
 
+    async def _forward(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """Pass a checked call on (its body, already read, replayed); an API job's id is watched for
+        its result stream being opened within ``claim_s``."""
+        path = scope.get("path", "")
         replayed = False
 
         async def replay() -> Message:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         if self.drop_job is None or not path.startswith(QUEUED_ROUTES[0]):
@@ -282,6 +282,19 @@ class PayloadGuard:
                 log.info(f"dropped job {event_id[:8]}: nobody came for its result within {self.claim_s:g} s")
         except Exception:  # the queue's internals: never take a request down over them
             log.exception("could not drop an unclaimed job")
+
+
+async def _read_body(receive: Receive, cap: int) -> bytearray | None:
+    """The request's body, read until it ends or passes ``cap`` bytes; None if the client disconnected."""
+    body = bytearray()
+    more = True
+    while more and len(body) <= cap:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body
 
 
 async def _refuse(send: Send, status: int, message: str) -> None:

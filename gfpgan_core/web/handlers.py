@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import MISSING, fields
 from typing import Any
 
 import gradio as gr
@@ -25,6 +26,7 @@ from .jobs import (
     Context,
     ExampleResults,
     Job,
+    PageOptions,
     RequestStopped,
     compare_models,
     estimate,
@@ -33,21 +35,62 @@ from .jobs import (
     restore_photos,
 )
 from .outputs import BatchResult, CompareResult, PageResult, cleared, values, write_summary
-from .settings import DEFAULT_QUALITY, DEFAULTS
+from .settings import DEFAULTS
 from .text import status_line
 
 log = logging.getLogger(__name__)
 EndpointResult = PageResult | BatchResult | CompareResult
 Work = Callable[..., EndpointResult]
+Gather = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def spread_options(fn: Callable[..., Any], skip: int = 0) -> tuple[list[inspect.Parameter], Gather]:
+    """``fn``'s parameters after the first ``skip``, its ``options`` parameter (a :class:`PageOptions`)
+    spread into one parameter per field; and the function that gathers those fields back into one
+    ``PageOptions``. The API's parameters are declared once, by PageOptions' fields."""
+    parameters = list(inspect.signature(fn).parameters.values())[skip:]
+    if "options" not in (p.name for p in parameters):
+        return parameters, lambda arguments: arguments
+    names = [f.name for f in fields(PageOptions)]
+    spread = [
+        inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=f.default, annotation=f.type)
+        if f.default is not MISSING
+        else inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=f.type)
+        for f in fields(PageOptions)
+    ]
+    at = [p.name for p in parameters].index("options")
+    parameters = parameters[:at] + spread + parameters[at + 1 :]
+
+    def gather(arguments: dict[str, Any]) -> dict[str, Any]:
+        options = PageOptions(**{name: arguments.pop(name) for name in names})
+        return {**arguments, "options": options}
+
+    return parameters, gather
+
+
+def with_options_spread(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(..., options: PageOptions)`` as a function of the options' fields (for the page's events)."""
+    parameters, gather = spread_options(fn)
+    signature = inspect.Signature(parameters)
+
+    def spread(*args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return fn(**gather(dict(bound.arguments)))
+
+    spread.__name__ = spread.__qualname__ = fn.__name__
+    spread.__doc__ = fn.__doc__
+    spread.__signature__ = signature  # type: ignore[attr-defined]
+    return spread
 
 
 def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
     """``work(job, *inputs)`` as a Gradio endpoint: ``(*inputs, request, progress) -> outputs``.
 
-    Its API signature is ``work``'s without the job (Gradio adds the request and the progress bar);
-    its docstring is ``work``'s with the server's values filled in.
+    Its API signature is ``work``'s without the job, its ``options`` spread into their fields (Gradio
+    adds the request and the progress bar); its docstring is ``work``'s with the server's values.
     """
-    inputs = list(inspect.signature(work).parameters.values())[1:]
+    inputs, gather = spread_options(work, skip=1)
     special = [
         inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None, annotation=gr.Request),
         inspect.Parameter("progress", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=gr.Progress()),
@@ -57,11 +100,12 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
     def handler(*args: Any, **kwargs: Any) -> tuple:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        request, progress = bound.arguments.pop("request"), bound.arguments.pop("progress")
+        arguments = dict(bound.arguments)
+        request, progress = arguments.pop("request"), arguments.pop("progress")
         job = Job(context, getattr(request, "session_hash", None), progress)
         context.stops.clear(job.session)  # a Stop pressed before this run does not stop it
         try:
-            return values(work(job, *bound.arguments.values()))
+            return values(work(job, **gather(arguments)))
         except RequestStopped as exc:
             log.info(f"a {work.__name__} was stopped by its visitor")
             raise user_error(str(exc)) from None
@@ -81,21 +125,7 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
     return handler
 
 
-def restore(
-    job: Job,
-    image_path: str | None,
-    model_key: str | None,
-    rescale: float,
-    weight: float,
-    only_center_face: bool,
-    background: bool,
-    detector: str,
-    threshold: float | None = None,
-    aligned: bool = DEFAULTS.aligned,
-    output_format: str = "PNG",
-    quality: int = DEFAULT_QUALITY,
-    expressions: bool = False,
-) -> PageResult:
+def restore(job: Job, image_path: str | None, options: PageOptions) -> PageResult:
     """Restore the faces in a photo with GFPGAN (blind face restoration) and upscale the rest of it.
 
     Args:
@@ -120,30 +150,21 @@ def restore(
         previews, a ZIP of the face crops (none when no face was restored) and, with expressions, a
         record per face (top class and probabilities before and after; else null).
     """
-    limits = job.context.limits
-    options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned, expressions)
     page, result, restorer = restore_photo(
-        job.context, image_path, model_key, options, detector, job.reporter(), output_format, quality
+        job.context,
+        image_path,
+        options.model_key,
+        options.restore_options(job.context.limits),
+        options.detector,
+        job.reporter(),
+        options.output_format,
+        options.quality,
     )
     page.summary = write_summary(result, restorer, seconds=job.seconds())  # the visitor's whole wait
     return page
 
 
-def restore_batch(
-    job: Job,
-    files: Sequence[str] | None,
-    model_key: str | None,
-    rescale: float,
-    weight: float,
-    only_center_face: bool,
-    background: bool,
-    detector: str,
-    threshold: float | None = None,
-    aligned: bool = DEFAULTS.aligned,
-    output_format: str = "PNG",
-    quality: int = DEFAULT_QUALITY,
-    expressions: bool = False,
-) -> BatchResult:
+def restore_batch(job: Job, files: Sequence[str] | None, options: PageOptions) -> BatchResult:
     """Restore several photos in turn (image files, or ZIP archives of images), with the same options as
     /restore; one photo that fails is reported and the others go on.
 
@@ -151,9 +172,10 @@ def restore_batch(
         A ZIP of the restored photos (with expressions.csv when expressions were asked for; none when no
         photo could be restored) and a summary with a line per photo (faces, time, or why not restored).
     """
-    limits = job.context.limits
-    options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned, expressions)
-    return restore_photos(job, files or [], model_key, options, detector, output_format, quality)
+    restore = options.restore_options(job.context.limits)
+    return restore_photos(
+        job, files or [], options.model_key, restore, options.detector, options.output_format, options.quality
+    )
 
 
 def compare(
@@ -193,32 +215,17 @@ class PageEvents:
         self.context = context
         self.examples = examples
 
-    def expect(
-        self,
-        image_path: str | None,
-        model_key: str | None,
-        rescale: float,
-        weight: float,
-        only_center_face: bool,
-        background: bool,
-        detector: str,
-        threshold: float | None,
-        aligned: bool,
-        output_format: str,
-        quality: int,
-        expressions: bool,
-    ) -> tuple:
+    def expect(self, image_path: str | None, options: PageOptions) -> tuple:
         """A new photo: clear the last result and say what to expect (the faces the run will restore, with
         the same options, and the wait once known); an example shows its result made in advance."""
         page = self.examples.get(image_path)
         if page is not None:
             return values(page)
         try:
-            limits = self.context.limits
-            options = restore_options(limits, rescale, weight, only_center_face, background, threshold, aligned)
+            restore = options.restore_options(self.context.limits)
         except GFPGANError:
             return cleared()
-        return cleared(estimate(self.context, image_path, model_key, options, detector))
+        return cleared(estimate(self.context, image_path, options.model_key, restore, options.detector))
 
     def calibrated(self, detector: str) -> float | dict:
         """A new detector: the threshold slider moves to its calibrated value (unchanged if it can't load)."""

@@ -159,6 +159,36 @@ def restore_options(
     )
 
 
+@dataclass(frozen=True)
+class PageOptions:
+    """The options of ``/restore`` and ``/restore_batch`` as the page sends them, in the API's order
+    (the endpoints' signatures are made from these fields: handlers.py)."""
+
+    model_key: str | None
+    rescale: float
+    weight: float
+    only_center_face: bool
+    background: bool
+    detector: str
+    threshold: float | None = None
+    aligned: bool = DEFAULTS.aligned
+    output_format: str = "PNG"
+    quality: int = DEFAULT_QUALITY
+    expressions: bool = False
+
+    def restore_options(self, limits: Limits) -> RestoreOptions:
+        return restore_options(
+            limits,
+            self.rescale,
+            self.weight,
+            self.only_center_face,
+            self.background,
+            self.threshold,
+            self.aligned,
+            self.expressions,
+        )
+
+
 def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, Restorer]:
     """(the model key used, its restorer); no weights at all is the page's own message."""
     default_key, why = ctx.service.default_model()

@@ -18,28 +18,8 @@ from .settings import DEFAULT_QUALITY, DEFAULTS, OUTPUT_FORMATS, QUALITY, RESCAL
 
 
 @dataclass
-class Inputs:
-    """The endpoints' inputs, each named as the API parameter it feeds."""
-
-    image_path: PhotoInput
-    files: PhotoFiles
-    model_key: Dropdown
-    model_keys: CheckboxGroup
-    rescale: Slider
-    weight: Slider
-    only_center_face: Checkbox
-    background: Checkbox
-    detector: Radio
-    threshold: OptionalSlider
-    aligned: Checkbox
-    output_format: Radio
-    quality: Slider
-    expressions: Checkbox
-
-
-@dataclass
-class Outputs:
-    """The endpoints' outputs, each named as the result field it shows (outputs.py)."""
+class ResultOutputs:
+    """``/restore``'s outputs, each named as the PageResult field it shows (outputs.py)."""
 
     download: gr.File
     gallery: gr.Gallery
@@ -47,6 +27,12 @@ class Outputs:
     before_after: gr.ImageSlider
     faces_zip: gr.File
     expressions: gr.JSON
+
+
+@dataclass
+class Outputs(ResultOutputs):
+    """Every endpoint's outputs, each named as the result field it shows (outputs.py)."""
+
     photos_zip: gr.File
     batch_summary: gr.Markdown
     compare_gallery: gr.Gallery
@@ -81,62 +67,13 @@ class PageFacts:
 
 def build_page(limits: Limits, facts: PageFacts) -> Page:
     """Lay the page out; every component the wiring needs is returned by name."""
-    choices = [(c.label, c.key) for c in facts.choices]
-    available = [c.key for c in facts.choices if c.available]
     can_run = facts.default_model is not None
     with gr.Blocks(title=text.TITLE, analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)) as blocks:
         gr.Markdown(text.HEADER)
         status = gr.Markdown(facts.status, elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=1):
-                image_path = PhotoInput(
-                    type="filepath",
-                    image_mode=None,
-                    sources=["upload", "clipboard", "webcam"],
-                    label="Photo",
-                    elem_id="input-image",
-                )
-                if facts.examples:  # right under the photo, on a phone too; a click shows its result at once
-                    gr.Examples(facts.examples, inputs=[image_path], label=text.EXAMPLES_LABEL, elem_id="examples")
-                # custom values reach the handler, which names the models it knows in one line
-                model_key = Dropdown(
-                    choices=choices, value=facts.default_model, label="Model", elem_id="model", allow_custom_value=True
-                )
-                rescale = Slider(
-                    1, limits.max_rescale, value=DEFAULTS.upscale, step=RESCALE_STEP, label="Rescaling factor"
-                )
-                weight = Slider(
-                    WEIGHT.low,
-                    WEIGHT.high,
-                    value=DEFAULTS.weight,
-                    step=WEIGHT.step,
-                    label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
-                )
-                with gr.Accordion("Advanced", open=False):
-                    only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
-                    aligned = Checkbox(
-                        DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
-                    )
-                    background = Checkbox(
-                        DEFAULTS.upsample_background,
-                        label="Upsample the background (Real-ESRGAN when available, else Lanczos)",
-                    )
-                    detector = Radio(list(DETECTORS), value="auto", label="Face detector")
-                    threshold = OptionalSlider(
-                        THRESHOLD.low,
-                        THRESHOLD.high,
-                        value=facts.threshold,
-                        step=THRESHOLD.step,
-                        label=text.THRESHOLD_LABEL,
-                        elem_id="threshold",
-                    )
-                    output_format = Radio(
-                        list(OUTPUT_FORMATS), value="PNG", label="Download format (PNG is lossless)", elem_id="format"
-                    )
-                    quality = Slider(
-                        QUALITY.low, QUALITY.high, value=DEFAULT_QUALITY, step=QUALITY.step, label="JPEG / WebP quality"
-                    )
-                    expressions = Checkbox(False, label=text.EXPRESSIONS_LABEL, elem_id="expressions")
+                photo = _photo_and_options(limits, facts)
                 restore_button = gr.Button(
                     "Restore" if can_run else "Restore (no model weights on this server: see above)",
                     variant="primary",
@@ -155,56 +92,102 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
                     photos_zip = gr.File(label="Restored photos (ZIP)", elem_id="batch-download")
                     batch_summary = gr.Markdown(label="Batch summary", elem_id="batch-summary")
             with gr.Column(scale=2):
-                summary = gr.Markdown(label="Summary", elem_id="summary")
-                before_after = gr.ImageSlider(
-                    label="Before / after (a preview: the full image is the download below)",
-                    type="filepath",
-                    buttons=["fullscreen"],  # its own download would save the preview, not the result
-                    elem_id="slider",
-                )
-                gallery = gr.Gallery(
-                    label="Faces (input | restored)",
-                    columns=3,
-                    format="jpeg",
-                    object_fit="contain",
-                    preview=False,
-                    elem_id="faces",
-                )
-                download = gr.File(label="Restored image (full resolution)", elem_id="download")
-                with gr.Row(visible=False) as expression_row:  # the face selected in the gallery
-                    expression_before = gr.Label(label="Expression before", num_top_classes=3, elem_id="expr-before")
-                    expression_after = gr.Label(label="Expression after", num_top_classes=3, elem_id="expr-after")
-                faces_zip = gr.File(label="All face crops (ZIP)", elem_id="faces-zip")
-                expressions_json = gr.JSON(
-                    label="Expressions per face (before and after)", elem_id="expressions-json", visible=False
-                )
+                result = _result()
         with gr.Accordion("Compare models on this photo", open=False, elem_id="compare"):
-            with gr.Row():
-                model_keys = CheckboxGroup(
-                    choices=choices,
-                    value=available[:2],
-                    label=text.COMPARE_LABEL,
-                    elem_id="compare-models",
-                    scale=3,
-                )
-                compare_button = gr.Button(
-                    "Compare", elem_id="compare-button", interactive=len(available) >= 2, scale=1
-                )
-            compare_summary = gr.Markdown(label="Comparison summary", elem_id="compare-summary")
-            compare_gallery = gr.Gallery(
-                label="Faces (input | each model)",
-                columns=1,
-                format="jpeg",
-                object_fit="contain",
-                elem_id="compare-faces",
-            )
+            compare = _compare(facts)
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(text.about(limits))
-    inputs = Inputs(
+    inputs = Inputs(files=files, model_keys=compare.model_keys, **vars(photo))
+    outputs = Outputs(
+        photos_zip=photos_zip,
+        batch_summary=batch_summary,
+        compare_gallery=compare.gallery,
+        compare_summary=compare.summary,
+        **vars(result.outputs),
+    )
+    return Page(
+        blocks=blocks,
+        inputs=inputs,
+        outputs=outputs,
+        status=status,
+        restore_button=restore_button,
+        stop_button=stop_button,
+        batch_button=batch_button,
+        compare_button=compare.button,
+        expression_row=result.expression_row,
+        expression_before=result.expression_before,
+        expression_after=result.expression_after,
+    )
+
+
+@dataclass
+class _PhotoAndOptions:
+    """The photo and every option of ``/restore`` (named as its parameters)."""
+
+    image_path: PhotoInput
+    model_key: Dropdown
+    rescale: Slider
+    weight: Slider
+    only_center_face: Checkbox
+    background: Checkbox
+    detector: Radio
+    threshold: OptionalSlider
+    aligned: Checkbox
+    output_format: Radio
+    quality: Slider
+    expressions: Checkbox
+
+
+def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
+    image_path = PhotoInput(
+        type="filepath",
+        image_mode=None,
+        sources=["upload", "clipboard", "webcam"],
+        label="Photo",
+        elem_id="input-image",
+    )
+    if facts.examples:  # right under the photo, on a phone too; a click shows its result at once
+        gr.Examples(facts.examples, inputs=[image_path], label=text.EXAMPLES_LABEL, elem_id="examples")
+    # custom values reach the handler, which names the models it knows in one line
+    choices = [(c.label, c.key) for c in facts.choices]
+    model_key = Dropdown(
+        choices=choices, value=facts.default_model, label="Model", elem_id="model", allow_custom_value=True
+    )
+    rescale = Slider(1, limits.max_rescale, value=DEFAULTS.upscale, step=RESCALE_STEP, label="Rescaling factor")
+    weight = Slider(
+        WEIGHT.low,
+        WEIGHT.high,
+        value=DEFAULTS.weight,
+        step=WEIGHT.step,
+        label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
+    )
+    with gr.Accordion("Advanced", open=False):
+        only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+        aligned = Checkbox(
+            DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
+        )
+        background = Checkbox(
+            DEFAULTS.upsample_background, label="Upsample the background (Real-ESRGAN when available, else Lanczos)"
+        )
+        detector = Radio(list(DETECTORS), value="auto", label="Face detector")
+        threshold = OptionalSlider(
+            THRESHOLD.low,
+            THRESHOLD.high,
+            value=facts.threshold,
+            step=THRESHOLD.step,
+            label=text.THRESHOLD_LABEL,
+            elem_id="threshold",
+        )
+        output_format = Radio(
+            list(OUTPUT_FORMATS), value="PNG", label="Download format (PNG is lossless)", elem_id="format"
+        )
+        quality = Slider(
+            QUALITY.low, QUALITY.high, value=DEFAULT_QUALITY, step=QUALITY.step, label="JPEG / WebP quality"
+        )
+        expressions = Checkbox(False, label=text.EXPRESSIONS_LABEL, elem_id="expressions")
+    return _PhotoAndOptions(
         image_path=image_path,
-        files=files,
         model_key=model_key,
-        model_keys=model_keys,
         rescale=rescale,
         weight=weight,
         only_center_face=only_center_face,
@@ -216,28 +199,77 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
         quality=quality,
         expressions=expressions,
     )
-    outputs = Outputs(
+
+
+@dataclass
+class Inputs(_PhotoAndOptions):
+    """The endpoints' inputs, each named as the API parameter it feeds."""
+
+    files: PhotoFiles
+    model_keys: CheckboxGroup
+
+
+@dataclass
+class _Result:
+    """``/restore``'s outputs and the selected face's expression."""
+
+    outputs: ResultOutputs
+    expression_row: gr.Row
+    expression_before: gr.Label
+    expression_after: gr.Label
+
+
+def _result() -> _Result:
+    summary = gr.Markdown(label="Summary", elem_id="summary")
+    before_after = gr.ImageSlider(
+        label="Before / after (a preview: the full image is the download below)",
+        type="filepath",
+        buttons=["fullscreen"],  # its own download would save the preview, not the result
+        elem_id="slider",
+    )
+    gallery = gr.Gallery(
+        label="Faces (input | restored)", columns=3, format="jpeg", object_fit="contain", preview=False, elem_id="faces"
+    )
+    download = gr.File(label="Restored image (full resolution)", elem_id="download")
+    with gr.Row(visible=False) as expression_row:  # the face selected in the gallery
+        expression_before = gr.Label(label="Expression before", num_top_classes=3, elem_id="expr-before")
+        expression_after = gr.Label(label="Expression after", num_top_classes=3, elem_id="expr-after")
+    faces_zip = gr.File(label="All face crops (ZIP)", elem_id="faces-zip")
+    expressions = gr.JSON(label="Expressions per face (before and after)", elem_id="expressions-json", visible=False)
+    outputs = ResultOutputs(
         download=download,
         gallery=gallery,
         summary=summary,
         before_after=before_after,
         faces_zip=faces_zip,
-        expressions=expressions_json,
-        photos_zip=photos_zip,
-        batch_summary=batch_summary,
-        compare_gallery=compare_gallery,
-        compare_summary=compare_summary,
+        expressions=expressions,
     )
-    return Page(
-        blocks=blocks,
-        inputs=inputs,
+    return _Result(
         outputs=outputs,
-        status=status,
-        restore_button=restore_button,
-        stop_button=stop_button,
-        batch_button=batch_button,
-        compare_button=compare_button,
         expression_row=expression_row,
         expression_before=expression_before,
         expression_after=expression_after,
     )
+
+
+@dataclass
+class _Compare:
+    model_keys: CheckboxGroup
+    button: gr.Button
+    gallery: gr.Gallery
+    summary: gr.Markdown
+
+
+def _compare(facts: PageFacts) -> _Compare:
+    choices = [(c.label, c.key) for c in facts.choices]
+    available = [c.key for c in facts.choices if c.available]
+    with gr.Row():
+        model_keys = CheckboxGroup(
+            choices=choices, value=available[:2], label=text.COMPARE_LABEL, elem_id="compare-models", scale=3
+        )
+        button = gr.Button("Compare", elem_id="compare-button", interactive=len(available) >= 2, scale=1)
+    summary = gr.Markdown(label="Comparison summary", elem_id="compare-summary")
+    gallery = gr.Gallery(
+        label="Faces (input | each model)", columns=1, format="jpeg", object_fit="contain", elem_id="compare-faces"
+    )
+    return _Compare(model_keys, button, gallery, summary)

@@ -120,7 +120,9 @@ def environment_variables() -> dict[str, object]:
     variables: dict[str, object] = dict(Limits.environment())
     variables.update({name: None for name in ENVIRONMENT.values()})
     variables.update({name: None for name in SERVER_ENVIRONMENT.values()})
-    variables.update({"GFPGAN_PUBLIC_URL": None, "GFPGAN_DATA_DIR": None, "GRADIO_TEMP_DIR": None})
+    read_elsewhere = ("GFPGAN_PUBLIC_URL", "GFPGAN_DATA_DIR", "GRADIO_TEMP_DIR", "GRADIO_ANALYTICS_ENABLED")
+    set_by_the_platform = ("PORT", "SPACE_ID", "SPACE_HOST", "HF_HUB_OFFLINE", "XDG_CACHE_HOME")
+    variables.update({name: None for name in (*read_elsewhere, *set_by_the_platform)})
     return variables
 
 
