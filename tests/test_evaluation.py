@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import DATA, need, photo_dir, photos
+from conftest import DATA, measured_on_shared, photo_dir, photos
 from gfpgan_core import metrics
 from gfpgan_core.degradation import DegradationConfig, degrade, degrade_folder, degrade_pair, image_seed
 from gfpgan_core.evaluation import BASELINE, evaluate
@@ -22,7 +22,7 @@ BASICSR_NIQE = {
 
 @pytest.mark.parametrize("name,expected", BASICSR_NIQE.items())
 def test_niqe_matches_the_reference_implementation(name, expected):
-    img = np.asarray(Image.open(need(DATA / "lq_faces_512" / name)).convert("RGB"))
+    img = np.asarray(Image.open(measured_on_shared(DATA / "lq_faces_512" / name)).convert("RGB"))
     assert metrics.niqe(img) == pytest.approx(expected, abs=0.01)
 
 

@@ -33,7 +33,7 @@ def test_equal_to_keras_on_the_fixtures_inputs(classifier):
 def test_equal_to_keras_on_real_faces(classifier):
     """The fixture's faces, rebuilt from ../shared/data with our preprocessing (the same inputs, by hash)."""
     if not (DATA / "hq_faces_512").is_dir():
-        pytest.skip("../shared/data is absent: the fixture names its faces")
+        pytest.skip("a value measured on ../shared/data/hq_faces_512 (the fixture names its faces), absent here")
     crops = [np.asarray(Image.open(DATA / name).convert("RGB")) for name in REFERENCE["files"]]
     batch = face_input(crops)
     assert [hashlib.sha256(x.tobytes()).hexdigest() for x in batch] == REFERENCE["real_inputs_sha256"]

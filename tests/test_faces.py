@@ -181,7 +181,7 @@ def test_yunets_default_is_the_measured_one():
     from gfpgan_core.faces import YuNetDetector
 
     if not (DATA / "photos").is_dir():
-        pytest.skip("../shared/data is absent: the labels describe its photos")
+        pytest.skip("a table measured on ../shared/data/photos (the labels describe them), absent here")
     found = labelled_detections(YuNetDetector(), load_labels())
 
     def errors(threshold):
