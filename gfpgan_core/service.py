@@ -124,10 +124,11 @@ class ModelService:
         if bundled:
             return bundled[0], (
                 f"no published GFPGAN weights are available offline, so the small model trained by this project "
-                f"({bundled[0]}) is used; run `python -m gfpgan_core download v1.4` for the real thing"
+                f"({bundled[0]}) is used; run `{zoo.get_entry(PREFERENCE[0]).download_command()}` for the real thing"
             )
         failure = f" ({self.download_failure})" if self.download_failure else ""
-        return None, f"no model weights are available{failure}: run `python -m gfpgan_core download v1.4`"
+        command = zoo.get_entry(PREFERENCE[0]).download_command()
+        return None, f"no model weights are available{failure}: run `{command}`"
 
     # ------------------------------------------------------------ parts, built once
     def _part(self, kind: str, name: str, build: Callable[[], T]) -> T:

@@ -16,8 +16,10 @@ import contextlib
 import hashlib
 import logging
 import os
+import shlex
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -61,7 +63,42 @@ class ZooEntry:
     bundled: bool = False  # shipped inside the package (small models only)
 
     def download_command(self) -> str:
-        return f"python -m gfpgan_core download {self.name}"
+        return command(f"download {self.name}")
+
+    def urls(self) -> list[str]:
+        """Where the file can be fetched by hand: the Hub mirror, then the official release."""
+        urls = []
+        if self.hub is not None:
+            prefix = "" if self.hub.repo_type == "model" else f"{self.hub.repo_type}s/"
+            urls.append(
+                f"https://huggingface.co/{prefix}{self.hub.repo_id}/resolve/{self.hub.revision}/{self.hub.filename}"
+            )
+        if self.url is not None:
+            urls.append(self.url)
+        return urls
+
+
+def command(arguments: str) -> str:
+    """A command line of this CLI that runs as written, from any folder: the ``gfpgan`` script installed
+    beside the interpreter running now, else that interpreter (a venv's own python, never a bare
+    ``python`` that may lack the packages) with ``-m gfpgan_core``, from the checkout when the package
+    is not installed."""
+    python = Path(sys.executable or "python3")
+    script = python.parent / "gfpgan"
+    if script.is_file():
+        return f"{shlex.quote(str(script))} {arguments}"
+    line = f"{shlex.quote(str(python))} -m gfpgan_core {arguments}"
+    return line if _installed() else f"cd {shlex.quote(str(PROJECT_ROOT))} && {line}"
+
+
+def _installed() -> bool:
+    import importlib.metadata
+
+    try:
+        importlib.metadata.distribution("gfpgan-core")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 _GFPGAN_512 = GFPGANConfig()  # v1.2, v1.3 and v1.4 share the architecture
@@ -281,12 +318,46 @@ def is_available(entry: ZooEntry, directory: str | os.PathLike | None = None) ->
     return local_path(entry, directory).is_file()
 
 
-def missing_message(entry: ZooEntry, directory: Path, reason: str = "") -> str:
+def missing_message(entry: ZooEntry, directory: Path, reason: str = "", can_download: bool = True) -> str:
+    """Why the file is missing and every way to get it: the download command (unless this machine just
+    failed to download it), its URLs and sha256 to fetch it elsewhere, and the command that installs it."""
     where = f" ({reason})" if reason else ""
-    return (
-        f"{entry.filename} is not in {directory}{where}: download it with "
-        f"`{entry.download_command()}`, or put the file there, or pass a local path to the weights."
-    )
+    ways = [f"download it with `{entry.download_command()}`"] if can_download else []
+    if entry.urls():
+        digest = f" (sha256 {entry.sha256})" if entry.sha256 else ""
+        ways.append(
+            f"fetch {' or '.join(entry.urls())}{digest} on a machine with a network and install it with "
+            f"`{command(f'download {entry.name} --from FILE')}`"
+        )
+    ways.append("pass a local path to the weights")
+    return f"{entry.filename} is not in {directory}{where}: {'; or '.join(ways)}."
+
+
+def install_from(entry: ZooEntry | str, source: str | os.PathLike, directory: str | os.PathLike | None = None) -> Path:
+    """Copy a file fetched by other means into the weights folder, once it matches the entry's published
+    sha256 (a file with none is pinned, as a first download is). The source is never moved or changed.
+
+    Raises:
+        WeightsMissingError: no such file. CheckpointError: it is not the published file.
+    """
+    entry = get_entry(entry) if isinstance(entry, str) else entry
+    source = Path(source)
+    if not source.is_file():
+        raise WeightsMissingError(f"No file at {source}.")
+    digest = sha256_of(source)
+    if entry.sha256 is not None and not digest.startswith(entry.sha256):
+        raise CheckpointError(
+            f"{source.name} is not {entry.filename}: its sha256 is {digest}, the published one {entry.sha256}."
+        )
+    target = local_path(entry, directory)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.copyfile(source, staging)
+    os.replace(staging, target)
+    if entry.sha256 is None:
+        pin_sha256(target, digest)
+    _verified(target, entry.sha256 or digest)  # write the stamp
+    return target
 
 
 def _download_from_hub(hub: HubFile, dest_dir: Path) -> Path:
@@ -424,7 +495,7 @@ def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = 
     if not download or entry.bundled:
         raise WeightsMissingError(missing_message(entry, folder))
     if is_offline():
-        raise WeightsMissingError(missing_message(entry, folder, "offline: HF_HUB_OFFLINE is set"))
+        raise WeightsMissingError(missing_message(entry, folder, "offline: HF_HUB_OFFLINE is set", can_download=False))
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -457,7 +528,8 @@ def ensure_weights(entry: ZooEntry | str, directory: str | os.PathLike | None = 
             failures.append(f"{label}: {type(exc).__name__}: {first_line(exc)}")
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    raise WeightsMissingError(missing_message(entry, folder, "download failed: " + "; ".join(failures)))
+    reason = "download failed: " + "; ".join(failures)
+    raise WeightsMissingError(missing_message(entry, folder, reason, can_download=False))
 
 
 def resolve_weights(

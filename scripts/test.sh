@@ -12,6 +12,10 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install -q -r requirements.txt -r requirements-dev.txt
+# The package itself, as a user installs it (its dependencies held to the tested pins): the CLI runs
+# from it anywhere (`.venv/bin/gfpgan`), and a test checks the installed files (package data).
+sed -E 's/\[[^]]*\]//' requirements.txt > .venv/constraints.txt  # pip takes no extras in a constraint
+.venv/bin/pip install -q -c .venv/constraints.txt .
 # One OpenCV: an older environment may still hold opencv-python-headless, which writes the same cv2/
 # folder; remove it and restore opencv-python's files.
 if .venv/bin/pip show -q opencv-python-headless >/dev/null 2>&1; then

@@ -123,6 +123,56 @@ def test_download_list():
     assert proc.returncode == 0 and "v1.4" in proc.stderr and "realesr-general-x4v3" in proc.stderr
 
 
+def _commands(text: str) -> list[str]:
+    """The commands a message names (between backticks)."""
+    return text.split("`")[1::2]
+
+
+def test_every_command_the_messages_print_runs_as_written(tmp_path):
+    """Offline with no weights: the CLI and the server name commands for the interpreter that runs them
+    (not a bare `python`, which after the README's first command has no packages), with the files'
+    URLs and sha256; the printed `download NAME --from FILE` installs a file fetched elsewhere and
+    refuses one that is not the published file."""
+    import shlex
+
+    from gfpgan_core.service import ModelService
+    from gfpgan_core.zoo import command
+
+    weights = tmp_path / "w"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GFPGAN_WEIGHTS_DIR": str(weights)}
+
+    def shell(line: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+
+    said = _run("download", "v1.4", "--weights-dir", weights).stderr
+    assert "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth" in said
+    assert "sha256 e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad" in said
+    (install,) = _commands(said)
+    assert install == command("download v1.4 --from FILE") and ("gfpgan " in install or sys.executable in install)
+    wrong = tmp_path / "GFPGANv1.4.pth"
+    wrong.write_bytes(b"not the published file")
+    refused = shell(install.replace("FILE", shlex.quote(str(wrong))))
+    assert refused.returncode == 2 and "is not GFPGANv1.4.pth: its sha256 is" in refused.stderr
+    assert wrong.read_bytes() == b"not the published file" and not (weights / "GFPGANv1.4.pth").exists()
+
+    fetched = tmp_path / "downloaded elsewhere.pth"  # no published sha256: pinned, as a first download is
+    import torch
+
+    torch.save({"params_ema": published_layout("RestoreFormer")}, fetched)
+    (install,) = _commands(_run("download", "restoreformer", "--weights-dir", weights).stderr)
+    installed = shell(install.replace("FILE", shlex.quote(str(fetched))))
+    assert installed.returncode == 0, installed.stderr
+    assert (weights / "RestoreFormer.pth").read_bytes() == fetched.read_bytes()
+    listed = shell(command("download --list")).stderr
+    assert next(line for line in listed.splitlines() if line.startswith("restoreformer")).split()[2] == "on"
+
+    # the server's own line when no model can run names the same kind of command, and it runs
+    why = ModelService(weights_dir=tmp_path / "empty", download=False).default_model()[1]
+    (download,) = _commands(why)
+    ran = shell(download)
+    assert ran.returncode == 2 and "No module named" not in ran.stderr and "GFPGANv1.4.pth" in ran.stderr
+
+
 def test_choices_and_defaults_come_from_the_options():
     from gfpgan_core.cli.main import build_parser
     from gfpgan_core.options import DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
@@ -235,3 +285,21 @@ def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, nam
         assert faces[w].shape == (512, 512, 3)
     if len(faces) > 1:
         assert np.abs(faces["0.5"] - faces["1"]).max() > 0
+
+
+def test_the_installed_package_runs_from_any_folder(tmp_path):
+    """`pip install .` (scripts/test.sh does it, held to requirements.txt): the `gfpgan` script names
+    itself, and the installed package carries its data (the page's assets, the bundled classifier)."""
+    script = os.path.join(os.path.dirname(sys.executable), "gfpgan")
+    if not os.path.isfile(script):
+        pytest.skip("the package is not installed in this environment (scripts/test.sh installs it)")
+    shown = subprocess.run([script, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: gfpgan "), shown.stdout[:200]
+    check = (
+        "import gfpgan_core, gfpgan_core.zoo as z; from gfpgan_core.web import settings, text; "
+        "assert 'site-packages' in gfpgan_core.__file__, gfpgan_core.__file__; "
+        "assert text.css() and '10 minutes' in text.about(settings.Limits()); "
+        "assert z.ensure_weights('fer-mini-xception', download=False).is_file()"
+    )
+    run = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]

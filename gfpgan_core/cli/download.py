@@ -6,6 +6,8 @@ import argparse
 import logging
 
 from .. import zoo
+from ..arguments import add_weights_dir_arg
+from ..errors import GFPGANError
 
 log = logging.getLogger(__name__)
 DEFAULT_DOWNLOADS = ("v1.4", "realesr-general-x4v3", "retinaface-resnet50", "parsenet")
@@ -16,15 +18,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("names", nargs="*", help=f"zoo names (default: {', '.join(DEFAULT_DOWNLOADS)})")
     d.add_argument("--all", action="store_true", help="every entry of the zoo")
     d.add_argument("--list", action="store_true", help="list the zoo and what is on disk")
-    d.add_argument("--weights-dir")
+    d.add_argument(
+        "--from",
+        dest="source",
+        metavar="FILE",
+        help="install a file fetched by other means (checked against the published sha256; never moved)",
+    )
+    add_weights_dir_arg(d)
     d.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.list:
+        log.info(f"weights folder: {zoo.weights_dir(args.weights_dir)}")
+        log.info(f"{'name':22s} {'kind':10s} {'state':8s} file  description")
         for entry in zoo.ZOO.values():
             state = "on disk" if zoo.is_available(entry, args.weights_dir) else "missing"
             log.info(f"{entry.name:22s} {entry.kind:10s} {state:8s} {entry.filename}  {entry.description}")
+        return 0
+    if args.source:
+        if len(args.names) != 1:
+            raise GFPGANError("--from installs one file: name its model, e.g. `download v1.4 --from GFPGANv1.4.pth`.")
+        path = zoo.install_from(args.names[0], args.source, args.weights_dir)
+        log.info(f"{args.names[0]}: installed {path} (sha256 checked)")
         return 0
     names = list(zoo.ZOO) if args.all else (args.names or list(DEFAULT_DOWNLOADS))
     for name in names:

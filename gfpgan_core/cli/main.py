@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -26,8 +27,14 @@ COMMANDS = {
 }
 
 
+def program_name() -> str:
+    """What the user typed: the installed ``gfpgan`` script, or ``python -m gfpgan_core``."""
+    script = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "gfpgan" if script in ("gfpgan", "gfpgan.exe") else "python -m gfpgan_core"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gfpgan_core", description="Blind face restoration with GFPGAN.")
+    parser = argparse.ArgumentParser(prog=program_name(), description="Blind face restoration with GFPGAN.")
     sub = parser.add_subparsers(dest="command")
     for module in COMMANDS.values():
         module.add_parser(sub)
