@@ -129,3 +129,16 @@ def load_model(
         names = " or ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
         raise CheckpointError(f"{Path(path).name} holds {describe_architecture(config)}; expected {role} ({names}).")
     return build_model(state, config), config
+
+
+def write_random_checkpoint(path: str | os.PathLike, config: ArchConfig, seed: int = 0) -> Path:
+    """Random weights for ``config``'s network in the official layout (``{"params_ema": ...}``): for
+    tests, and for trying the app and its API without real weights (its faces come out as noise).
+    The caller's random state is left as it was."""
+    path = Path(path)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = config.build()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"params_ema": model.state_dict()}, path)
+    return path

@@ -126,9 +126,13 @@ class ModelService:
                 f"no published GFPGAN weights are available offline, so the small model trained by this project "
                 f"({bundled[0]}) is used; run `{zoo.get_entry(PREFERENCE[0]).download_command()}` for the real thing"
             )
-        failure = f" ({self.download_failure})" if self.download_failure else ""
         command = zoo.get_entry(PREFERENCE[0]).download_command()
-        return None, f"no model weights are available{failure}: run `{command}`"
+        return None, f"{self.missing_reason()}: run `{command}`"
+
+    def missing_reason(self) -> str:
+        """Why no model can run, in words for anyone (no command: a visitor cannot run one)."""
+        failure = f" ({self.download_failure})" if self.download_failure else ""
+        return f"no model weights are available{failure}"
 
     # ------------------------------------------------------------ parts, built once
     def _part(self, kind: str, name: str, build: Callable[[], T]) -> T:

@@ -37,8 +37,11 @@ REAL_DATA = DATA.is_dir()
 EXAMPLES = REPO / "examples"
 ARTIFACTS = REPO / "test-artifacts"
 
-# A GFPGANv1Clean small enough to run on real photos in a test, same flags as v1.3/v1.4.
-TINY_CONFIG = dict(out_size=64, num_style_feat=64, channel_multiplier=1, num_mlp=2, narrow=0.125)
+# A GFPGANv1Clean small enough to run on real photos in a test, same flags as v1.3/v1.4 (the CLI's
+# demo-checkpoint writes the same one).
+from gfpgan_core.cli.demo import SIZES  # noqa: E402
+
+TINY_CONFIG = SIZES[64]
 
 
 def published_layout(arch: str) -> dict[str, torch.Tensor]:
@@ -141,11 +144,9 @@ def _isolated_weights(tmp_path_factory, monkeypatch):
 def write_gfpgan_checkpoint(path: Path, seed: int = 0, **config) -> Path:
     """A random-weight GFPGANv1Clean saved as the official releases are: {'params_ema': ...}."""
     from gfpgan_core.archs import GFPGANConfig
+    from gfpgan_core.checkpoint import write_random_checkpoint
 
-    torch.manual_seed(seed)
-    model = GFPGANConfig(**{**TINY_CONFIG, **config}).build()
-    torch.save({"params_ema": model.state_dict()}, path)
-    return path
+    return write_random_checkpoint(path, GFPGANConfig(**{**TINY_CONFIG, **config}), seed)
 
 
 @pytest.fixture(scope="session")

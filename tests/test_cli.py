@@ -98,7 +98,9 @@ def test_missing_checkpoint_fails_fast_with_one_line(tmp_path):
     proc = _run("-i", photo, "-o", tmp_path, "--model", "v1.4", "--weights-dir", tmp_path / "w")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
-    assert "GFPGANv1.4.pth" in proc.stderr and "python -m gfpgan_core download v1.4" in proc.stderr
+    from gfpgan_core.zoo import command
+
+    assert "GFPGANv1.4.pth" in proc.stderr and command("download v1.4 --from FILE") in proc.stderr
 
 
 def test_missing_checkpoint_fails_fast(tmp_path):
@@ -303,3 +305,19 @@ def test_the_installed_package_runs_from_any_folder(tmp_path):
     )
     run = subprocess.run([sys.executable, "-c", check], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+def test_a_demo_checkpoint_to_try_the_app_without_weights(tmp_path):
+    """`demo-checkpoint` writes random weights in the official layout, says they give noise, and prints
+    the command that starts the app with them (for the interpreter running now)."""
+    import shlex
+
+    from gfpgan_core.service import ModelService
+
+    proc = _run("demo-checkpoint", tmp_path / "demo.pth")
+    assert proc.returncode == 0 and "RANDOM weights" in proc.stderr and "noise" in proc.stderr
+    start = proc.stderr.split("start the app with it: ")[1].strip()
+    assert shlex.split(start)[:2] == [sys.executable, str(REPO / "app.py")]
+    assert shlex.split(start)[2:] == ["--model-path", str(tmp_path / "demo.pth")]
+    service = ModelService(custom_model=tmp_path / "demo.pth", weights_dir=tmp_path / "w", download=False)
+    assert service.load("custom") == "custom (demo.pth)"

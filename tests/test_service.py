@@ -22,7 +22,7 @@ def _service(weights_dir):
 
 def test_offline_with_nothing_on_disk_says_what_to_do(tmp_path):
     key, why = _service(tmp_path).default_model()
-    assert key is None and "python -m gfpgan_core download v1.4" in why
+    assert key is None and f"`{zoo.command('download v1.4')}`" in why
 
 
 def test_a_bundled_model_is_the_offline_fallback(tmp_path, monkeypatch):

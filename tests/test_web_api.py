@@ -137,7 +137,9 @@ def test_an_unusable_model_file_stops_the_app_at_start(tmp_path, kind):
         assert "holds SRVGGNetCompact, a background upsampler; expected a face restorer (GFPGANv1Clean" in last
 
 
-def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_path):
+def test_no_weights_the_page_and_the_api_say_so_in_a_visitors_words(tmp_path):
+    """No model can run: Restore and Stop are disabled, the status line and the examples say so, and an
+    API call gets the same words; the operator's command is in the log, never shown to visitors."""
     from gradio_client import Client, handle_file
     from gradio_client.exceptions import AppError
 
@@ -145,15 +147,20 @@ def test_no_weights_the_button_says_so_and_a_call_gets_the_pages_message(tmp_pat
 
     service = ModelService(weights_dir=tmp_path / "empty", download=False)
     demo = build_demo(Context(service))
-    button = next(b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "restore-button")
-    assert button.interactive is False and "no model weights" in button.value
+    by_id = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+    assert by_id["restore-button"].interactive is False and "no model weights" in by_id["restore-button"].value
+    assert by_id["stop-button"].interactive is False
+    status = by_id["model-status"].value
+    assert status.startswith("**No model on this server**") and "gfpgan_core" not in status, status
+    assert "show no result" in by_id["examples"].label and "click one" not in by_id["examples"].label
     demo.queue().launch(prevent_thread_lock=True, server_port=free_port(), quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        with pytest.raises(AppError, match=r"download v1\.4"):
+        with pytest.raises(AppError, match=r"No model on this server") as refused:
             client.predict(
                 handle_file(str(photos("hq_photos", 1)[0])), None, 1, 1.0, False, False, "auto", api_name="/restore"
             )
+        assert "gfpgan_core" not in str(refused.value) and "`" not in str(refused.value)
     finally:
         demo.close()
 

@@ -76,7 +76,7 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     with pytest.raises(GFPGANError, match="upload an image"):
         jobs.run_request(jobs.Context(service), None, "custom", RestoreOptions(), "auto")
     nothing = ModelService(weights_dir=tmp_path / "empty", download=False)
-    with pytest.raises(GFPGANError, match=r"download v1\.4"):
+    with pytest.raises(GFPGANError, match=r"No model on this server"):
         jobs.run_request(jobs.Context(nothing), str(photo), None, RestoreOptions(), "auto")
 
 
@@ -170,7 +170,8 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
     monkeypatch.setattr(service, "get", unreachable)
     service.warm_up()
     line = text.status_line(*service.default_model())
-    assert "**none**" in line and "could not be downloaded" in line and "download on first use" not in line
+    assert line.startswith("**No model on this server**") and "could not be downloaded" in line
+    assert "download on first use" not in line and "gfpgan_core" not in line  # the command is the operator's
 
 
 def test_stop_ends_the_work_at_its_next_step():

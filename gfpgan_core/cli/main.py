@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import GFPGANError
-from . import benchmark, degrade, download, evaluate, export, restore, train
+from . import benchmark, degrade, demo, download, evaluate, export, restore, train
 
 log = logging.getLogger(__name__)
 COMMANDS = {
@@ -24,6 +24,7 @@ COMMANDS = {
     "degrade": degrade,
     "export": export,
     "benchmark": benchmark,
+    "demo-checkpoint": demo,
 }
 
 

@@ -41,6 +41,7 @@ from .outputs import (
 )
 from .settings import DEFAULT_QUALITY, DEFAULTS, FALLBACK_THRESHOLD, MAX_COMPARED, OUTPUT_FORMATS, Limits
 from .state import CostModel, GpuRestore, StopRequests
+from .text import no_model_line
 
 log = logging.getLogger(__name__)
 Report = Callable[[str, int, int], None]
@@ -192,8 +193,9 @@ class PageOptions:
 def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, Restorer]:
     """(the model key used, its restorer); no weights at all is the page's own message."""
     default_key, why = ctx.service.default_model()
-    if not model_key and default_key is None:
-        raise GFPGANError(as_sentence(why))
+    if not model_key and default_key is None:  # the visitor's words; the command is for the operator's log
+        log.warning(f"a request found no model: {why}")
+        raise GFPGANError(as_sentence(no_model_line(ctx.service.missing_reason()).replace("**", "")))
     key = model_key or default_key or ""
     return key, ctx.service.get(key, detector=detector, upsampler="auto")
 

@@ -80,7 +80,7 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
                     interactive=can_run,
                     elem_id="restore-button",
                 )
-                stop_button = gr.Button("Stop", variant="stop", size="sm", elem_id="stop-button")
+                stop_button = gr.Button("Stop", variant="stop", size="sm", interactive=can_run, elem_id="stop-button")
                 with gr.Accordion("Several photos at once", open=False, elem_id="batch"):
                     files = PhotoFiles(
                         file_count="multiple",
@@ -147,7 +147,8 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         elem_id="input-image",
     )
     if facts.examples:  # right under the photo, on a phone too; a click shows its result at once
-        gr.Examples(facts.examples, inputs=[image_path], label=text.EXAMPLES_LABEL, elem_id="examples")
+        label = text.examples_label(facts.default_model is not None)
+        gr.Examples(facts.examples, inputs=[image_path], label=label, elem_id="examples")
     # custom values reach the handler, which names the models it knows in one line
     choices = [(c.label, c.key) for c in facts.choices]
     model_key = Dropdown(

@@ -47,5 +47,24 @@ def batch_label(limits: Limits) -> str:
 
 
 def status_line(model_key: str | None, why: str) -> str:
-    """What the server knows now about its default model."""
-    return f"Model in use by default: **{model_key or 'none'}** — {why}."
+    """What the server knows now about its default model (``why`` is shown only with a model: without
+    one it names the operator's command, which is for the log)."""
+    if model_key is None:
+        return no_model_line(why.split(": run ")[0])
+    return f"Model in use by default: **{model_key}** — {why}."
+
+
+def no_model_line(reason: str) -> str:
+    """A visitor's words for a server that cannot restore: ``reason`` is ModelService.missing_reason()."""
+    return (
+        f"**No model on this server** — {reason}, so it cannot restore photos now. "
+        "Its operator's log says how to add one."
+    )
+
+
+def examples_label(can_run: bool) -> str:
+    return (
+        EXAMPLES_LABEL
+        if can_run
+        else EXAMPLES_LABEL.split(":")[0] + ": this server has no model, so they show no result"
+    )
