@@ -47,3 +47,8 @@ def first_line(exc: BaseException) -> str:
     """A one-line description of any exception (some carry empty or multi-line messages)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
+
+
+def plural(n: int, word: str) -> str:
+    """'1 face', '2 faces': counts in messages read as written."""
+    return f"{n} {word}{'s' if n != 1 else ''}"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GFPGANError, InputNotFoundError, OptionsError
+from ..errors import GFPGANError, InputNotFoundError, OptionsError, plural
 from ..expressions import expression_row, expressions_csv
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
 from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
@@ -115,7 +115,7 @@ def write_expressions(out_dir: Path, rows: list[dict[str, object]]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "expressions.csv").write_text(expressions_csv(rows))
     (out_dir / "expressions.json").write_text(json.dumps(rows, indent=1))
-    log.info(f"Expressions of {len(rows)} faces in {out_dir / 'expressions.csv'} and expressions.json")
+    log.info(f"Expressions of {plural(len(rows), 'face')} in {out_dir / 'expressions.csv'} and expressions.json")
 
 
 def say(message: str) -> None:
@@ -207,12 +207,13 @@ def run(args: argparse.Namespace) -> int:
         safe_write(target, result.picture)  # last: its presence means the image is done
         total_faces += len(result.faces)
         notes = "".join(f" {note}" for note in result.notes)
-        say(f"[{n}/{len(inputs)}] {path.name}: {len(result.faces)} faces, {result.timings['total']:.1f} s.{notes}")
+        faces = plural(len(result.faces), "face")
+        say(f"[{n}/{len(inputs)}] {path.name}: {faces}, {result.timings['total']:.1f} s.{notes}")
     done = len(inputs) - failures - skipped
     if args.expressions:
         write_expressions(out_dir, expression_rows)
     log.info(
-        f"Restored {done} of {len(inputs)} images ({total_faces} faces) into {out_dir}/"
+        f"Restored {done} of {plural(len(inputs), 'image')} ({plural(total_faces, 'face')}) into {out_dir}/"
         + (f"; {skipped} already done were skipped." if skipped else ".")
     )
     return 1 if failures else 0

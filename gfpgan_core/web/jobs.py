@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
-from ..errors import GFPGANError, as_sentence
+from ..errors import GFPGANError, as_sentence, plural
 from ..expressions import expressions_csv
 from ..images import ImageLike, Picture, encode, load_picture
 from ..options import RestoreOptions
@@ -34,7 +34,6 @@ from .outputs import (
     download_stem,
     face_expressions,
     output_folder,
-    plural,
     public_message,
     write_outputs,
     write_summary,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..archives import ResultArchive
-from ..errors import GFPGANError
+from ..errors import GFPGANError, plural
 from ..expressions import expression_row
 from ..images import Picture, encode, resize, write_image
 from ..pipeline import RestorationResult, Restorer
@@ -72,10 +72,6 @@ def public_message(text: str) -> str:
     """An error as a visitor should read it: plain text (no Markdown backticks), no server paths."""
     text = re.sub(r"(?<![\w.])/(?:[^\s/:;,'\"()]+/)+([^\s/:;,'\"()]*)", r"\1", text)
     return text.replace("`", "")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def download_stem(path: str | None) -> str:

@@ -128,6 +128,7 @@ def environment_variables() -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # Gradio's own start-up checks, one line each
     args = parse_args(argv)
     limits = Limits.from_env()
     try:
@@ -163,7 +164,14 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.no_warm_up:
         threading.Thread(target=warm_up, daemon=True).start()
-    concurrency = args.concurrency or (2 if service.device.type == "cuda" else 1)
+    launch(demo, args, context, photo, cache)
+
+
+def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: PhotoInput, cache: Path) -> None:
+    """Serve until stopped: the queue, the upload limit, the guard in front, and one line saying where
+    (Gradio's own lines are hushed: its hint to pass ``share=True`` to ``launch()`` is not this app's way)."""
+    limits = context.limits
+    concurrency = args.concurrency or (2 if context.service.device.type == "cuda" else 1)
     demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
     demo.launch(
         server_name=args.host,
@@ -177,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         css=css(),
         footer_links=["api"],
         mcp_server=args.mcp,
+        quiet=True,
+        prevent_thread_lock=True,
         app_kwargs={
             "middleware": [
                 Middleware(
@@ -191,3 +201,6 @@ def main(argv: list[str] | None = None) -> None:
             ]
         },
     )
+    shared = f"; public link: {demo.share_url}" if demo.share_url else " (a public link: --share)"
+    log.info(f"Running on local URL:  {public_url(args)}{shared}")
+    demo.block_thread()
