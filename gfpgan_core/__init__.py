@@ -6,8 +6,14 @@
     result.image          # restored image (uint8/uint16 array, same channels as the input)
     result.faces          # per face: box, landmarks, score, input_crop, restored_crop
 
-Importing this package downloads nothing and scans nothing.
+Importing this package downloads nothing and scans nothing; torch and OpenCV load with the first
+name that needs them (so ``gfpgan --help`` answers at once).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     CheckpointError,
@@ -18,9 +24,30 @@ from .errors import (
     UnknownModelError,
     WeightsMissingError,
 )
-from .images import Picture, load_picture, read_image, write_image
 from .options import RestoreOptions
-from .pipeline import RestorationResult, RestoredFace, Restorer
+
+if TYPE_CHECKING:
+    from .images import Picture, load_picture, read_image, write_image
+    from .pipeline import RestorationResult, RestoredFace, Restorer
+
+_LAZY = {  # name -> the module that defines it, imported on first use
+    "Picture": "images",
+    "load_picture": "images",
+    "read_image": "images",
+    "write_image": "images",
+    "RestorationResult": "results",
+    "RestoredFace": "results",
+    "Restorer": "pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value  # once
+    return value
+
 
 __version__ = "0.1.0"
 

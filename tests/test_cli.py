@@ -79,7 +79,7 @@ def test_single_file_suffix_and_extension(tmp_path, tiny_checkpoint):
     )
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "restored_imgs" / f"{photo.stem}_r.png").is_file()
-    assert "Restored 1 of 1 images" in proc.stderr
+    assert "Restored 1 of 1 image (1 face)" in proc.stderr
 
 
 def test_never_overwrites_the_input(tmp_path, tiny_checkpoint):
@@ -282,7 +282,7 @@ def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, nam
         out = tmp_path / f"out{w}"
         proc = _run("-i", photo, "-o", out, "-m", name, "-w", w, "-s", 1, "--weights-dir", folder, "--no-download")
         assert proc.returncode == 0, proc.stderr
-        assert f"model {name}" in proc.stderr and "1 faces" in proc.stderr
+        assert f"model {name}" in proc.stderr and ": 1 face, " in proc.stderr
         faces[w] = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png")).astype(int)
         assert faces[w].shape == (512, 512, 3)
     if len(faces) > 1:
@@ -321,3 +321,19 @@ def test_a_demo_checkpoint_to_try_the_app_without_weights(tmp_path):
     assert shlex.split(start)[2:] == ["--model-path", str(tmp_path / "demo.pth")]
     service = ModelService(custom_model=tmp_path / "demo.pth", weights_dir=tmp_path / "w", download=False)
     assert service.load("custom") == "custom (demo.pth)"
+
+
+def test_help_answers_without_loading_torch():
+    """`gfpgan --help` lists every command with its help line and imports no command module (nor torch)."""
+    code = (
+        "import sys, contextlib, io\n"
+        "from gfpgan_core.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):\n"
+        "    main(['--help'])\n"
+        "assert 'torch' not in sys.modules and 'cv2' not in sys.modules, sorted(sys.modules)\n"
+        "from gfpgan_core.cli.main import COMMANDS\n"
+        "assert all(name in out.getvalue() for name in COMMANDS), out.getvalue()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -45,6 +45,7 @@ from ..parts import checkpoint_sha256
 from ..pipeline import Restorer
 from ..runtimes import CPU_PREFERENCE, IMAGES, Runner, TorchRunner, is_installed, select_runner
 from .benchmark_report import ONE_FACE_NAME, goals, machine, print_report
+from .main import add_command
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ ONE_FACE_PHOTO = REPO / "examples" / "astronaut_degraded.jpg"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    b = sub.add_parser("benchmark", help="measure speed: face model runtimes, pipeline stages, cold start, memory")
+    b = add_command(sub, "benchmark")
     b.add_argument(
         "-m",
         "--model",

@@ -7,7 +7,6 @@ import logging
 
 from ..arguments import add_model_source_args, add_weights_dir_arg
 from ..errors import GFPGANError, as_sentence
-from ..service import ModelService
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +34,8 @@ def default_model(args: argparse.Namespace) -> str:
     """The model a command uses when none is named: the same choice, and reason, as the app's."""
     if args.model_path or args.model:
         return str(args.model_path or args.model)
+    from ..service import ModelService  # torch: only once a command runs
+
     key, why = ModelService(weights_dir=args.weights_dir, download=not args.no_download).default_model()
     if key is None:
         raise GFPGANError(as_sentence(why))

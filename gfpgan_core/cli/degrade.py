@@ -7,11 +7,13 @@ import logging
 from dataclasses import asdict
 from pathlib import Path
 
+from .main import add_command
+
 log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("degrade", help="degrade a folder of aligned faces into a test set")
+    p = add_command(sub, "degrade")
     p.add_argument("-i", "--input", required=True, help="folder of high-quality aligned faces")
     p.add_argument("-o", "--output", required=True, help="folder for the degraded copies (PNG)")
     p.add_argument("--seed", type=int, default=0)

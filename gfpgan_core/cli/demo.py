@@ -9,6 +9,8 @@ import shlex
 import sys
 from typing import Any
 
+from .main import add_command
+
 log = logging.getLogger(__name__)
 # the tests' small GFPGANv1Clean (fast on a CPU), or v1.4's own shape (its real speed, 340 MB)
 SIZES: dict[int, dict[str, Any]] = {
@@ -18,10 +20,7 @@ SIZES: dict[int, dict[str, Any]] = {
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser(
-        "demo-checkpoint",
-        help="write a random-weight checkpoint for trying the app without real weights (faces come out as noise)",
-    )
+    d = add_command(sub, "demo-checkpoint")
     d.add_argument("path", help="the file to write, e.g. demo.pth")
     d.add_argument(
         "--size", type=int, choices=sorted(SIZES), default=64, help="64: small and fast (default); 512: v1.4's shape"

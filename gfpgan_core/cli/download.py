@@ -8,13 +8,14 @@ import logging
 from .. import zoo
 from ..arguments import add_weights_dir_arg
 from ..errors import GFPGANError
+from .main import add_command
 
 log = logging.getLogger(__name__)
 DEFAULT_DOWNLOADS = ("v1.4", "realesr-general-x4v3", "retinaface-resnet50", "parsenet")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    d = sub.add_parser("download", help="download weights into the weights folder")
+    d = add_command(sub, "download")
     d.add_argument("names", nargs="*", help=f"zoo names (default: {', '.join(DEFAULT_DOWNLOADS)})")
     d.add_argument("--all", action="store_true", help="every entry of the zoo")
     d.add_argument("--list", action="store_true", help="list the zoo and what is on disk")

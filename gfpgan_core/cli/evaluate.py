@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from .common import add_weights_args
+from .main import add_command
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("evaluate", help="measure a model on a folder of faces (PSNR, SSIM, NIQE, ...)")
+    p = add_command(sub, "evaluate")
     p.add_argument("-m", "--model", default="v1.4", help="zoo name or weights file")
     p.add_argument("--hq", help="folder of high-quality aligned faces (synthetic test set is built from it)")
     p.add_argument("--lq", help="folder of real low-quality aligned faces (no-reference metrics only)")

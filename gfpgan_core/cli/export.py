@@ -6,12 +6,13 @@ import argparse
 import logging
 
 from ..checkpoint import export_safetensors
+from .main import add_command
 
 log = logging.getLogger(__name__)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    x = sub.add_parser("export", help="write a checkpoint's EMA generator weights as .safetensors")
+    x = add_command(sub, "export")
     x.add_argument("checkpoint", help="a .pth/.safetensors checkpoint (params_ema is taken first)")
     x.add_argument("output", help="the .safetensors file to write")
     x.add_argument("--half", action="store_true", help="store float16 (half the size)")

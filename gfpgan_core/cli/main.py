@@ -7,25 +7,35 @@ stderr with exit code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
 from ..errors import GFPGANError
-from . import benchmark, degrade, demo, download, evaluate, export, restore, train
 
 log = logging.getLogger(__name__)
+# command -> (its module, one line of help). A command's module (and torch with it) is imported only
+# when that command runs or shows its own help: `gfpgan --help` answers at once.
 COMMANDS = {
-    "restore": restore,
-    "download": download,
-    "evaluate": evaluate,
-    "train": train,
-    "degrade": degrade,
-    "export": export,
-    "benchmark": benchmark,
-    "demo-checkpoint": demo,
+    "restore": ("restore", "restore the faces in an image or a folder of images (the default)"),
+    "download": ("download", "download weights into the weights folder, or install a file fetched elsewhere"),
+    "evaluate": ("evaluate", "measure a model on a folder of faces (PSNR, SSIM, NIQE, ...)"),
+    "train": ("train", "train or fine-tune GFPGANv1Clean from a config file"),
+    "degrade": ("degrade", "degrade a folder of aligned faces into a test set"),
+    "export": ("export", "write a checkpoint's EMA generator weights as .safetensors"),
+    "benchmark": ("benchmark", "measure speed: face model runtimes, pipeline stages, cold start, memory"),
+    "demo-checkpoint": (
+        "demo",
+        "write a random-weight checkpoint for trying the app without real weights (faces come out as noise)",
+    ),
 }
+
+
+def add_command(sub: argparse._SubParsersAction, name: str) -> argparse.ArgumentParser:
+    """The subparser of ``name``, with its help line (each command module adds its arguments)."""
+    return sub.add_parser(name, help=COMMANDS[name][1])
 
 
 def program_name() -> str:
@@ -34,11 +44,15 @@ def program_name() -> str:
     return "gfpgan" if script in ("gfpgan", "gfpgan.exe") else "python -m gfpgan_core"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, the other commands are listed without importing their modules."""
     parser = argparse.ArgumentParser(prog=program_name(), description="Blind face restoration with GFPGAN.")
     sub = parser.add_subparsers(dest="command")
-    for module in COMMANDS.values():
-        module.add_parser(sub)
+    for name, (module, _) in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"{__package__}.{module}").add_parser(sub)
+        else:
+            add_command(sub, name)
     return parser
 
 
@@ -66,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
         argv.insert(0, "restore")  # `python -m gfpgan_core -i x -o y` restores, as the official script did
-    parser = build_parser()
+    parser = build_parser(only=argv[0] if argv else "")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

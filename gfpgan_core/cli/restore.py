@@ -15,6 +15,7 @@ from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
 from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
+from .main import add_command
 
 log = logging.getLogger(__name__)
 DEFAULTS = RestoreOptions()
@@ -22,7 +23,7 @@ OUTPUT_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    r = sub.add_parser("restore", help="restore the faces in an image or a folder of images (the default)")
+    r = add_command(sub, "restore")
     r.add_argument("-i", "--input", required=True, help="image file or folder of images")
     r.add_argument("-o", "--output", default="results", help="output folder (default: results)")
     add_model_args(r)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from .main import add_command
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train or fine-tune GFPGANv1Clean from a config file")
+    p = add_command(sub, "train")
     p.add_argument("config", help="YAML file with TrainConfig fields (see configs/)")
     p.add_argument("--iterations", type=int, help="override the config's iteration count")
     p.add_argument("--device", help="override the config's device")
