@@ -57,7 +57,7 @@ class RestoreOptions:
             under 5 px apart, about an 11 px box.)
         detection_threshold: keep detections scoring at least this, in [0, 1]; None (the default)
             takes the detector's own calibrated value (:data:`CALIBRATED_THRESHOLDS`: their scores
-            differ; the README has the measured table).
+            differ; docs/python-and-cli.md has the measured table).
         fallback_threshold: when no face is found, detect once more at this lower threshold (with a
             note), or never when None.
         max_faces: restore at most this many faces (the largest), or all when None.

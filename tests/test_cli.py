@@ -3,6 +3,7 @@
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -337,3 +338,52 @@ def test_help_answers_without_loading_torch():
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_the_readme_offline_commands_run_as_written(tmp_path):
+    """README's offline section, run from the checkout with this interpreter for `.venv/bin/python`
+    (the same one in CI) and the demo file in a temporary folder: the download commands answer in one
+    line each, and the demo checkpoint starts the app."""
+    from appserver import free_port
+
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Offline, and with no weights") : readme.index("## Where everything else is")]
+    blocks = [b.split("\n", 1)[1] for b in section.split("```bash")[1:]]
+    blocks = [b.split("```")[0] for b in blocks]
+    commands = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]
+    assert len(commands) == 3, commands
+    port = free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "GFPGAN_WEIGHTS_DIR": str(tmp_path / "w"),
+        "GFPGAN_DATA_DIR": str(tmp_path / "data"),
+        "GRADIO_SERVER_PORT": str(port),
+    }
+
+    def as_here(line: str) -> str:
+        return line.replace(".venv/bin/python", sys.executable).replace("demo.pth", str(tmp_path / "demo.pth"))
+
+    download, install, demo = (as_here(c) for c in commands)
+    for line, said in ((download, "--from FILE"), (install, "No file at GFPGANv1.4.pth")):
+        proc = subprocess.run(["bash", "-c", line], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and said in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    app = subprocess.Popen(
+        ["bash", "-c", demo],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # bash and the app it starts: stopped together below
+    )
+    try:
+        deadline, seen = time.time() + 120, []
+        while time.time() < deadline and app.poll() is None:
+            seen.append(app.stdout.readline())
+            if f"Running on local URL:  http://127.0.0.1:{port}" in seen[-1]:
+                break
+        assert f"127.0.0.1:{port}" in seen[-1] and "RANDOM weights" in "".join(seen), "".join(seen)
+    finally:
+        os.killpg(app.pid, signal.SIGTERM)
+        app.wait(timeout=30)

@@ -174,8 +174,9 @@ def test_the_detection_threshold_defaults_to_the_detectors_calibrated_value():
 
 @pytest.mark.slow
 def test_yunets_default_is_the_measured_one():
-    """The README's threshold table, recomputed: over the hand-labelled detections in the shared photos,
-    0.6 keeps 3 non-faces and misses 11 faces, 0.65 (the default) 1 and 11, 0.7 none and 13 (of 858)."""
+    """The threshold table of docs/python-and-cli.md, recomputed: over the hand-labelled detections in
+    the shared photos, 0.6 keeps 3 non-faces and misses 11 faces, 0.65 (the default) 1 and 11, 0.7 none
+    and 13 (of 858)."""
     from thresholds import labelled_detections, load_labels
 
     from gfpgan_core.faces import YuNetDetector

@@ -66,9 +66,8 @@ def test_one_opencv_wheel():
 
 
 def test_the_readme_layout_names_every_module():
-    """README's Layout lists every module (by file name) and folder with its role."""
-    readme = (REPO / "README.md").read_text()
-    layout = readme[readme.index("## Layout") : readme.index("## Licence and credits")]
+    """docs/layout.md lists every module (by file name) with its role."""
+    layout = (REPO / "docs" / "layout.md").read_text()
     missing = [
         str(p.relative_to(REPO)) for p in PACKAGE.rglob("*.py") if p.name != "__init__.py" and p.name not in layout
     ]
@@ -76,7 +75,7 @@ def test_the_readme_layout_names_every_module():
 
 
 def test_every_environment_variable_the_app_reads_is_documented():
-    """The README's table names each variable the server reads, with the limits' defaults as written; and
+    """docs/security.md's table names each variable the server reads, with the limits' defaults as written; and
     every variable the app's code reads by name is in that list."""
     import re
 
@@ -86,9 +85,9 @@ def test_every_environment_variable_the_app_reads_is_documented():
     app_code = [REPO / "app.py", PACKAGE / "arguments.py", *(PACKAGE / "web").glob("*.py")]
     read = {m for p in app_code for m in re.findall(r"environ(?:\.get\(|\[|\.setdefault\()\"(\w+)\"", p.read_text())}
     assert read - set(listed) == set() and len(read) >= 5  # (the limits and flags are read through their tables)
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "security.md").read_text()
     for name, default in environment_variables().items():
         row = next((line for line in readme.splitlines() if line.startswith("|") and f"`{name}`" in line), None)
-        assert row is not None, f"{name} is not in the README's table"
+        assert row is not None, f"{name} is not in docs/security.md's table"
         if default is not None:
             assert f"`{default}`" in row, (name, default, row)

@@ -264,10 +264,10 @@ def test_batch_and_face_limits_hold(tmp_path):
         assert len(gallery) == 3 and "5 faces found; the 3 largest were restored." in summary
 
 
-def test_the_readme_curl_recipe_runs_as_copied(app_url, tmp_path):
+def test_the_docs_curl_recipe_runs_as_copied(app_url, tmp_path):
     if shutil.which("curl") is None:
         pytest.skip("no curl on this machine")
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "app.md").read_text()
     recipe = readme[readme.index("URL=http://127.0.0.1:7860") :].split("```")[0]
     recipe = recipe.replace("URL=http://127.0.0.1:7860", f"URL={app_url.rstrip('/')}", 1)
     shutil.copy(REPO / "examples" / "grace_hopper_degraded.jpg", tmp_path / "old_photo.jpg")
@@ -324,8 +324,8 @@ def test_compare_through_the_api(compare_server):
         client.predict(photo, ["custom", "/etc/passwd"], api_name="/compare")
 
 
-def test_the_readme_python_recipe_runs_as_copied(app_url, tmp_path):
-    readme = (REPO / "README.md").read_text()
+def test_the_docs_python_recipe_runs_as_copied(app_url, tmp_path):
+    readme = (REPO / "docs" / "app.md").read_text()
     recipe = readme[readme.index("from gradio_client import Client, handle_file") :].split("```")[0]
     recipe = recipe.replace('"http://127.0.0.1:7860/"', repr(app_url), 1)
     example = REPO / "examples" / "grace_hopper_degraded.jpg"

@@ -1,6 +1,6 @@
 """Every number and path the app is configured by, written once: the per-request limits (with the
 environment variable that overrides each), the page's ranges, and where the app keeps its files.
-Widgets, docstrings, validation, the MCP cap and the README read them here. Gradio-free."""
+Widgets, docstrings, validation, the MCP cap and the docs read them here. Gradio-free."""
 
 from __future__ import annotations
 
