@@ -36,7 +36,7 @@ def test_offline_missing_weights_fail_fast_with_one_line(tmp_path):
     assert time.perf_counter() - start < 2
     assert "\n" not in message
     assert "GFPGANv1.4.pth" in message and str(tmp_path) in message
-    assert "python -m gfpgan_core download v1.4" in message
+    assert zoo.command("download v1.4 --from FILE") in message and "sha256 e2cd4703" in message
 
 
 def _fake_entry(tmp_path, payload: bytes, **changes):
@@ -155,7 +155,7 @@ def test_cli_download_offline_is_one_line(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
-    assert "python -m gfpgan_core download v1.3" in proc.stderr
+    assert zoo.command("download v1.3 --from FILE") in proc.stderr
     from gfpgan_core.cli import main
 
     start = time.perf_counter()  # timed in this process: the interpreter's start-up is not the check's cost
