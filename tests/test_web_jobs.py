@@ -176,14 +176,27 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
 
 def test_stop_ends_the_work_at_its_next_step():
     stops = state.StopRequests()
-    report = jobs.progress_reporter(lambda *a, **k: None, 60, time.perf_counter(), lambda: stops.take("visitor"))
+    running = stops.start("visitor")
+    report = jobs.progress_reporter(lambda *a, **k: None, 60, time.perf_counter(), lambda: stops.stopped(running))
     report("restore", 1, 4)  # nothing asked yet
     stops.ask("someone else")
     report("restore", 2, 4)
-    stops.ask("visitor")
+    assert stops.ask("visitor") == 1
     with pytest.raises(jobs.RequestStopped, match="Stopped"):
         report("upsample", 3, 12)
-    report("upsample", 4, 12)  # asked once, stopped once
+    stops.finish(running)
+
+
+def test_a_new_run_right_after_stop_neither_clears_it_nor_is_stopped():
+    """Stop, then Restore at once: the run that was going stops at its next step, and the new one,
+    started after the Stop, runs (a per-session flag cleared by the new run left the old one going)."""
+    stops = state.StopRequests()
+    old = stops.start("visitor")
+    stops.ask("visitor")
+    new = stops.start("visitor")  # the new run begins before the old one reaches its next step
+    assert stops.stopped(old) and not stops.stopped(new)
+    stops.finish(old)
+    assert not stops.stopped(new) and stops.ask("visitor") == 1 and stops.stopped(new)
 
 
 def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):

@@ -102,8 +102,8 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
         bound.apply_defaults()
         arguments = dict(bound.arguments)
         request, progress = arguments.pop("request"), arguments.pop("progress")
-        job = Job(context, getattr(request, "session_hash", None), progress)
-        context.stops.clear(job.session)  # a Stop pressed before this run does not stop it
+        session = getattr(request, "session_hash", None)
+        job = Job(context, session, progress, token=context.stops.start(session))  # a Stop before this: not it
         try:
             return values(work(job, **gather(arguments)))
         except RequestStopped as exc:
@@ -112,6 +112,7 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
         except GFPGANError as exc:
             raise user_error(str(exc)) from None
         finally:
+            context.stops.finish(job.token)
             if context.budget:
                 context.budget.sweep()  # results just written are recent, so protected until fetched
 

@@ -117,6 +117,7 @@ class Job:
     session: str | None = None
     progress: Callable[..., object] = lambda *args, **kwargs: None
     started: float = field(default_factory=time.perf_counter)
+    token: int = -1  # this job's Stop token (Context.stops), given by the endpoint
 
     def reporter(
         self, bar: Callable[..., object] | None = None, timeout_s: float | None = None, started: float | None = None
@@ -126,7 +127,7 @@ class Job:
             bar or self.progress,
             self.context.limits.timeout_s if timeout_s is None else timeout_s,
             self.started if started is None else started,
-            lambda: self.context.stops.take(self.session),
+            lambda: self.context.stops.stopped(self.token),
         )
 
     def seconds(self) -> float:
