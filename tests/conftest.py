@@ -101,7 +101,8 @@ def _example_set(folder: str) -> Path:
     pictures = [read_image(p) for p in portraits]
     if folder == "hq_photos":
         for path, pic in zip(portraits, pictures, strict=True):
-            write_image(root / f"{path.stem}_mirrored.png", pic.with_pixels(np.ascontiguousarray(pic.rgb[:, ::-1])))
+            alpha = None if pic.alpha is None else pic.alpha[:, ::-1]
+            write_image(root / f"{path.stem}_mirrored.png", pic.with_pixels(pic.rgb[:, ::-1], alpha))
     elif folder == "photos":
         height = max(p.size[1] for p in pictures)
         scaled = [resize(p.rgb, (round(p.size[0] * height / p.size[1]), height)) for p in pictures]
