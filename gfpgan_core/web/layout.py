@@ -14,7 +14,17 @@ from ..options import DETECTORS
 from ..service import ModelChoice
 from . import text
 from .components import Checkbox, CheckboxGroup, Dropdown, OptionalSlider, PhotoFiles, PhotoInput, Radio, Slider
-from .settings import DEFAULT_QUALITY, DEFAULTS, OUTPUT_FORMATS, QUALITY, RESCALE_STEP, THRESHOLD, WEIGHT, Limits
+from .settings import (
+    DEFAULT_QUALITY,
+    DEFAULTS,
+    GRADIO_SWEEP_S,
+    OUTPUT_FORMATS,
+    QUALITY,
+    RESCALE_STEP,
+    THRESHOLD,
+    WEIGHT,
+    Limits,
+)
 
 
 @dataclass
@@ -68,7 +78,9 @@ class PageFacts:
 def build_page(limits: Limits, facts: PageFacts) -> Page:
     """Lay the page out; every component the wiring needs is returned by name."""
     can_run = facts.default_model is not None
-    with gr.Blocks(title=text.TITLE, analytics_enabled=False, delete_cache=(60, limits.keep_outputs_s)) as blocks:
+    with gr.Blocks(
+        title=text.TITLE, analytics_enabled=False, delete_cache=(GRADIO_SWEEP_S, limits.keep_outputs_s)
+    ) as blocks:
         gr.Markdown(text.HEADER)
         status = gr.Markdown(facts.status, elem_id="model-status")
         with gr.Row():

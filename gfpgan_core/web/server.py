@@ -23,7 +23,7 @@ from .guard import PayloadGuard
 from .jobs import Context, ExampleResults
 from .layout import PageFacts, build_page
 from .outputs import results_root
-from .settings import EXAMPLE_NAMES, SWEEP_EVERY_S, Limits, example_paths
+from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, Limits, example_paths
 from .state import zero_gpu_route
 from .text import css, status_line
 
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     photo = photo_input(demo)
     photo.public_url = public_url(args)
     budget.keep = examples.kept  # the examples and their results are never deleted
-    budget.start(every_s=SWEEP_EVERY_S / 2)
+    budget.start(every_s=BUDGET_SWEEP_S)
 
     def warm_up() -> None:
         service.warm_up()

@@ -128,7 +128,8 @@ FALLBACK_THRESHOLD = 0.35  # when no face scores the chosen threshold, the page 
 PREVIEW_QUALITY = 90  # previews and face pairs are JPEG: PNG level 6 of every pair took half the wait
 OUTPUT_FORMATS = {"PNG": "png", "JPEG": "jpg", "WebP": "webp"}  # the download's format -> file suffix
 MAX_COMPARED = 4  # models in one comparison: each one is a whole restoration
-SWEEP_EVERY_S = 60  # Gradio's timer and the disk budget's
+GRADIO_SWEEP_S = 60  # how often Gradio's timer deletes uploads and results older than keep_outputs_s
+BUDGET_SWEEP_S = 30  # how often the disk budget sweeps on an idle server (it also sweeps after each request)
 # names a photo arrives with when it has none of its own (clipboard, webcam, a JavaScript Blob)
 NAMELESS = frozenset({"blob", "image", "file", "webcam", "clipboard", "upload", "photo"})
 # public-domain pictures damaged on purpose by examples/make_examples.py, in the page's order
