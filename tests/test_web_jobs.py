@@ -162,14 +162,14 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
 
     service = ModelService(weights_dir=tmp_path / "empty", download=True)
     service.download = True  # as without HF_HUB_OFFLINE: downloads are expected to work
-    assert "download on first use" in text.status_line(*service.default_model())
+    assert "download on first use" in text.status_line(service)
 
     def unreachable(*args, **kwargs):
         raise WeightsMissingError("GFPGANv1.4.pth is not here (download failed: huggingface.co unreachable)")
 
     monkeypatch.setattr(service, "get", unreachable)
     service.warm_up()
-    line = text.status_line(*service.default_model())
+    line = text.status_line(service)
     assert line.startswith("**No model on this server**") and "could not be downloaded" in line
     assert "download on first use" not in line and "gfpgan_core" not in line  # the command is the operator's
 

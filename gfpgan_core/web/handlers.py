@@ -242,7 +242,7 @@ class PageEvents:
     def status(self) -> str:
         """What the server knows now about its default model (per page load: a download tried at start may
         have failed since the page was built)."""
-        return status_line(*self.context.service.default_model())
+        return status_line(self.context.service)
 
     @staticmethod
     def face_expression(records, evt: gr.SelectData):

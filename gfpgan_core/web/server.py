@@ -43,7 +43,7 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     facts = PageFacts(
         choices=service.choices(),
         default_model=service.default_model()[0],
-        status=status_line(*service.default_model()),
+        status=status_line(service),
         threshold=service.detection_threshold("auto"),
         examples=example_paths(),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..options import CALIBRATED_IN_WORDS
+from ..service import ModelService
 from .settings import DEFAULTS, FALLBACK_THRESHOLD, MAX_COMPARED, Limits
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -23,7 +23,6 @@ THRESHOLD_LABEL = (
     "Detection threshold (set to the detector's calibrated value; lower finds more faces; when none is found, "
     f"the page looks again at {FALLBACK_THRESHOLD:g})"
 )
-THRESHOLD_DOC = f"null takes the detector's calibrated value ({CALIBRATED_IN_WORDS})"
 EXPRESSIONS_LABEL = (
     "Read each face's expression, before and after (angry, disgust, fear, happy, sad, surprise, neutral)"
 )
@@ -46,12 +45,11 @@ def batch_label(limits: Limits) -> str:
     return f"Photos, or a ZIP of photos (at most {limits.max_batch_photos}; options as above)"
 
 
-def status_line(model_key: str | None, why: str) -> str:
-    """What the server knows now about its default model (``why`` is shown only with a model: without
-    one it names the operator's command, which is for the log)."""
-    if model_key is None:
-        return no_model_line(why.split(": run ")[0])
-    return f"Model in use by default: **{model_key}** — {why}."
+def status_line(service: ModelService) -> str:
+    """What the server knows now about its default model; without one, a visitor's words (the reason
+    the service gives operators names a command, which is for the log)."""
+    key, why = service.default_model()
+    return f"Model in use by default: **{key}** — {why}." if key else no_model_line(service.missing_reason())
 
 
 def no_model_line(reason: str) -> str:
