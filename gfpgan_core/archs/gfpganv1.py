@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices, tidy
+from .gfpganv1_clean import gfpgan_shape
+from .spec import FACE_RESTORER, ArchSpec, StateDict
 from .stylegan2_clean import stylegan_channels
 
 KERNEL_1D = (1.0, 3.0, 3.0, 1.0)
@@ -394,22 +395,7 @@ class GFPGANv1(nn.Module):
 
 def infer_config(state: StateDict) -> GFPGANv1Config:
     """The paper's GFPGANv1 from its tensors (its decoder's input is in W, as every release uses it)."""
-    log_size = count_indices(state, r"conv_body_down\.(\d+)\.") + 2
-    num_style_feat = state["stylegan_decoder.to_rgb1.modulated_conv.modulation.weight"].shape[1]
-    narrow = state["stylegan_decoder.constant_input.weight"].shape[1] / 512
-    channel_multiplier: float = 1
-    if log_size >= 6:
-        c64 = state["stylegan_decoder.style_convs.6.modulated_conv.weight"].shape[1]
-        channel_multiplier = c64 / (256 * narrow)
-    return GFPGANv1Config(
-        out_size=2**log_size,
-        num_style_feat=num_style_feat,
-        channel_multiplier=tidy(channel_multiplier),
-        num_mlp=count_indices(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight"),
-        different_w=state["final_linear.weight"].shape[0] == (2 * log_size - 2) * num_style_feat,
-        narrow=tidy(narrow),
-        sft_half=state["condition_scale.0.2.weight"].shape[0] == state["condition_scale.0.0.weight"].shape[0],
-    )
+    return GFPGANv1Config(**gfpgan_shape(state))
 
 
 SPEC = ArchSpec(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -225,29 +226,31 @@ class GFPGANv1Clean(nn.Module):
         return self(x, return_rgb=False, randomize_noise=False, noise=noise)[0]
 
 
-def infer_config(state: StateDict) -> GFPGANConfig:
-    """Any GFPGANv1Clean size from its tensors (v1.2, v1.3, v1.4 and smaller ones alike)."""
-    n_down = count_indices(state, r"conv_body_down\.(\d+)\.")
-    log_size = n_down + 2
-    num_mlp = count_indices(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight")
+def gfpgan_shape(state: StateDict) -> dict[str, Any]:
+    """The shape both GFPGAN generations share, from their tensors (the same module names hold it):
+    size, style width, channel multiplier and narrowing, MLP depth, one or many latents, SFT split."""
+    log_size = count_indices(state, r"conv_body_down\.(\d+)\.") + 2
     num_style_feat = state["stylegan_decoder.to_rgb1.modulated_conv.modulation.weight"].shape[1]
     narrow = state["stylegan_decoder.constant_input.weight"].shape[1] / 512
     channel_multiplier: float = 1
     if log_size >= 6:  # the 64x64 level is the first whose width depends on the multiplier
         c64 = state["stylegan_decoder.style_convs.6.modulated_conv.weight"].shape[1]
         channel_multiplier = c64 / (256 * narrow)
-    num_latent = state["final_linear.weight"].shape[0] // num_style_feat
-    scale0 = state["condition_scale.0.2.weight"].shape[0]
-    return GFPGANConfig(
-        out_size=2**log_size,
-        num_style_feat=num_style_feat,
-        channel_multiplier=tidy(channel_multiplier),
-        num_mlp=num_mlp,
-        input_is_latent=True,  # not visible in weights; every published checkpoint uses True
-        different_w=num_latent == log_size * 2 - 2,
-        narrow=tidy(narrow),
-        sft_half=scale0 == state["condition_scale.0.0.weight"].shape[0],
-    )
+    return {
+        "out_size": 2**log_size,
+        "num_style_feat": num_style_feat,
+        "channel_multiplier": tidy(channel_multiplier),
+        "num_mlp": count_indices(state, r"stylegan_decoder\.style_mlp\.(\d+)\.weight"),
+        "different_w": state["final_linear.weight"].shape[0] == (2 * log_size - 2) * num_style_feat,
+        "narrow": tidy(narrow),
+        "sft_half": state["condition_scale.0.2.weight"].shape[0] == state["condition_scale.0.0.weight"].shape[0],
+    }
+
+
+def infer_config(state: StateDict) -> GFPGANConfig:
+    """Any GFPGANv1Clean size from its tensors (v1.2, v1.3, v1.4 and smaller ones alike)."""
+    # input_is_latent is not visible in weights; every published checkpoint uses True
+    return GFPGANConfig(**gfpgan_shape(state), input_is_latent=True)
 
 
 SPEC = ArchSpec(
