@@ -30,55 +30,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
-from appserver import REPO, start_app
-
-ARGS = ["custom", 1, 1.0, False, False, "yunet", 0.6, False, "PNG", 90, False]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def folder_mb(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6 if folder.exists() else 0.0
-
-
-def upload(client: httpx.Client, url: str, photo: Path) -> str:
-    with photo.open("rb") as f:
-        return client.post(f"{url}gradio_api/upload", files={"files": (photo.name, f)}).json()[0]
-
-
-def restore(client: httpx.Client, url: str, path: str, timeout: float = 300) -> tuple[str, str, float]:
-    """(event, message or result path, seconds) for one call, from POST to its last event."""
-    t = time.perf_counter()
-    start = client.post(f"{url}gradio_api/call/restore", json={"data": [{"path": path}, *ARGS]})
-    if start.status_code != 200:
-        return "refused", start.text[:200], time.perf_counter() - t
-    event_id = start.json()["event_id"]
-    event = ""
-    with client.stream("GET", f"{url}gradio_api/call/restore/{event_id}", timeout=timeout) as stream:
-        for line in stream.iter_lines():
-            if line.startswith("event:"):
-                event = line.split(":", 1)[1].strip()
-            elif line.startswith("data:") and event in ("complete", "error"):
-                data = json.loads(line.split(":", 1)[1])
-                message = data[0]["path"] if event == "complete" else (data or {}).get("error", "")
-                return event, str(message), time.perf_counter() - t
-    return "dropped", "", time.perf_counter() - t
+from appserver import ARGS, REPO, client_at, folder_mb, restore, rss_mb, start_app, upload
 
 
 def percentile(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(q * (len(values) - 1)))] if values else float("nan")
-
-
-def client_at(k: int, timeout: float = 60) -> httpx.Client:
-    """A client calling from its own loopback address 127.0.0.k (the app limits calls per address)."""
-    return httpx.Client(timeout=timeout, transport=httpx.HTTPTransport(local_address=f"127.0.0.{2 + k % 250}"))
 
 
 def burst(url: str, photo: Path, clients: int) -> dict:

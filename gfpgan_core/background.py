@@ -10,16 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .images import resize
+from .images import output_size, resize
 from .runtimes import IMAGES, Runner, TorchRunner
 
 TileProgress = Callable[[int, int], None]
 """progress(done, total) after each tile: lets a caller show progress and stop a long request."""
-
-
-def output_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
-    """(width, height) of an image of ``size`` upscaled by ``scale`` (at least 1 pixel)."""
-    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 class BackgroundUpsampler(Protocol):

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
@@ -66,6 +67,11 @@ class Picture:
             colour = colour[:, :, 0]
         scale, dtype = (65535.0, np.uint16) if self.bit_depth == 16 else (255.0, np.uint8)
         return np.round(colour * scale).astype(dtype)
+
+
+def output_size(size: tuple[int, int], scale: float) -> tuple[int, int]:
+    """(width, height) of an image of ``size`` upscaled by ``scale`` (at least 1 pixel)."""
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def _check_pixels(width: int, height: int, max_pixels: int) -> None:
@@ -136,6 +142,29 @@ def _draft_jpeg(img: Image.Image, draft_pixels: int | None) -> None:
         img.draft(img.mode if img.mode in ("RGB", "L") else None, (-(-w // factor), -(-h // factor)))
 
 
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    """Whatever Pillow raises on a file it cannot decode, as one line."""
+    try:
+        yield
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"The image is too large to decode safely ({first_line(exc)}).") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError("The file is not an image that can be read.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"The image could not be decoded: {first_line(exc)}.") from exc
+
+
+def _with_source_size(pic: Picture, img: Image.Image, full_size: tuple[int, int]) -> Picture:
+    """``pic`` (decoded from ``img``) remembering the file's own size when it was decoded smaller."""
+    if img.size == full_size:
+        return pic
+    turned = pic.size != img.size  # EXIF orientation swapped width and height
+    return replace(pic, source_size=(full_size[1], full_size[0]) if turned else full_size)
+
+
 def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int | None = None) -> Picture:
     """Decode an encoded image (any format Pillow reads) into a :class:`Picture`.
 
@@ -144,7 +173,7 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int 
     """
     if not data:
         raise ImageError("The file is empty.")
-    try:
+    with _decoding():
         img = Image.open(io.BytesIO(data))
         full_size = img.size
         _draft_jpeg(img, draft_pixels)
@@ -154,19 +183,32 @@ def decode(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS, draft_pixels: int 
             if pic is not None:
                 return pic
         img.load()
-        pic = _from_pil(img, max_pixels)
-        if img.size == full_size:
-            return pic
-        turned = pic.size != img.size  # EXIF orientation swapped width and height
-        return replace(pic, source_size=(full_size[1], full_size[0]) if turned else full_size)
-    except ImageError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"The image is too large to decode safely ({first_line(exc)}).") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageError("The file is not an image that can be read.") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"The image could not be decoded: {first_line(exc)}.") from exc
+        return _with_source_size(_from_pil(img, max_pixels), img, full_size)
+    raise AssertionError("unreachable")  # for type checkers: _decoding re-raises
+
+
+def read_thumbnail(path: str | os.PathLike, max_pixels: int, side: int) -> Picture:
+    """A small copy of an image file, its long side at most ``side``, with the file's size as
+    ``source_size``: a look before the work (the page's estimate). A JPEG decodes at reduced scale;
+    any other format decodes once at 8 bits and is reduced at once, never held in float at full size
+    (a 32 MP PNG: 96 MB for a moment, where a full decode holds 480 MB).
+
+    Raises:
+        ImageError: not an image, or above ``max_pixels`` (checked on the header).
+    """
+    data = read_file(Path(path))
+    if not data:
+        raise ImageError("The file is empty.")
+    with _decoding():
+        img: Image.Image = Image.open(io.BytesIO(data))
+        full_size = img.size
+        _check_pixels(img.width, img.height, max_pixels)
+        _draft_jpeg(img, side * side)
+        if img.mode not in ("1", "L", "LA", "RGB", "RGBA", "I", "I;16", "F"):
+            img = img.convert("RGBA" if "A" in img.getbands() or "transparency" in img.info else "RGB")
+        img.thumbnail((side, side), reducing_gap=2.0)
+        return _with_source_size(_from_pil(img, max_pixels), img, full_size)
+    raise AssertionError("unreachable")
 
 
 def read_file(path: Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:

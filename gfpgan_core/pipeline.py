@@ -21,14 +21,14 @@ import torch
 from torch import nn
 
 from .archs import FaceRestorerModel
-from .background import BackgroundUpsampler, LanczosUpsampler, output_size
+from .background import BackgroundUpsampler, LanczosUpsampler
 from .devices import pick_device
 from .errors import LandmarkError, OptionsError
 from .expressions import ExpressionClassifier
 from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
 from .faces.parsing import FaceParser
-from .images import ImageLike, Picture, is_visually_gray, load_picture, resize, resize_to, to_uint8
+from .images import ImageLike, Picture, is_visually_gray, load_picture, output_size, resize, resize_to, to_uint8
 from .options import RestoreOptions
 from .parts import (
     Built,
@@ -82,6 +82,18 @@ class _Request:
 
 def _gray3(rgb: np.ndarray) -> np.ndarray:
     return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=-1)
+
+
+def working_size(size: tuple[int, int], opts: RestoreOptions) -> tuple[tuple[int, int], float]:
+    """(the size an image of ``size`` is restored at, the upscale applied): downscaled to fit
+    ``max_input_pixels``, the upscale lowered to keep the output within ``max_output_pixels``."""
+    w, h = size
+    if opts.max_input_pixels is not None and w * h > opts.max_input_pixels:
+        w, h = output_size((w, h), math.sqrt(opts.max_input_pixels / (w * h)))
+    scale = opts.upscale
+    if w * h * scale * scale > opts.max_output_pixels:
+        scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
+    return (w, h), scale
 
 
 class Restorer:
@@ -347,19 +359,15 @@ class Restorer:
     def _decode(image: ImageLike, opts: RestoreOptions, notes: list[str]) -> tuple[Picture, float]:
         """The picture within ``max_input_pixels``, and the upscale that keeps the output within its limit."""
         pic = load_picture(image, draft_pixels=opts.max_input_pixels)
-        w, h = pic.size
-        if opts.max_input_pixels is not None and w * h > opts.max_input_pixels:
-            size = output_size((w, h), math.sqrt(opts.max_input_pixels / (w * h)))
-            limit_mp = opts.max_input_pixels / 1e6
-            sw, sh = pic.source_size or (w, h)
+        size, scale = working_size(pic.size, opts)
+        if size != pic.size:
+            limit_mp = (opts.max_input_pixels or 0) / 1e6
+            sw, sh = pic.source_size or pic.size
             notes.append(
                 f"The image ({sw}x{sh}) was downscaled to {size[0]}x{size[1]} to fit the {limit_mp:.0f} MP limit."
             )
             pic = pic.with_pixels(resize(pic.rgb, size), resize(pic.alpha, size) if pic.alpha is not None else None)
-            w, h = size
-        scale = opts.upscale
-        if w * h * scale * scale > opts.max_output_pixels:
-            scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
+        if scale != opts.upscale:
             limit_mp = opts.max_output_pixels / 1e6
             notes.append(
                 f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {limit_mp:.0f} MP."

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .background import output_size
 from .expressions import Expression
 from .faces.detection import Detection
-from .images import Picture
+from .images import Picture, output_size
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,11 @@ def test_only_images_are_taken_and_names_are_labels_not_paths(tmp_path):
             ("folder/", b""),
         ],
     )
-    entries = image_entries(archive)
-    assert [e.name for e in entries] == ["a.png", "b.JPG"]
-    assert entries[0].read() == _png()
+    contents = image_entries(archive)
+    assert [e.name for e in contents.images] == ["a.png", "b.JPG"]
+    assert contents.images[0].read() == _png()
+    # every entry passed over is named, with why (a folder is not an entry anyone sent)
+    assert contents.skipped == ["notes.txt (not an image)", "__MACOSX/._a.png (hidden)", ".hidden.png (hidden)"]
 
 
 @pytest.mark.parametrize(
@@ -55,7 +57,7 @@ def test_an_archive_over_the_limits_is_one_line(tmp_path, entries, limits, messa
 
 def test_an_entry_over_the_size_limit_fails_alone(tmp_path):
     archive = _zip(tmp_path / "x.zip", [("big.png", bytes(5000)), ("small.png", _png())])
-    big, small = image_entries(archive, ArchiveLimits(max_file_bytes=1000))
+    big, small = image_entries(archive, ArchiveLimits(max_file_bytes=1000)).images
     with pytest.raises(ImageError, match=r"big\.png is larger than"):
         big.read()
     assert small.read() == _png()
@@ -74,7 +76,7 @@ def test_a_corrupt_entry_fails_alone(tmp_path):
     start = data.index(b"a.png") + len("a.png") + 20  # inside a.png's compressed bytes
     data[start : start + 40] = bytes(40)
     archive.write_bytes(bytes(data))
-    broken, fine = image_entries(archive)
+    broken, fine = image_entries(archive).images
     with pytest.raises(ImageError, match=r"a\.png could not be read"):
         broken.read()
     assert fine.read() == _png()
@@ -94,3 +96,25 @@ def test_results_get_unique_names_and_appear_only_when_complete(tmp_path):
         archive.add("a.png", b"1")
         raise RuntimeError("the disk filled up")
     assert list(tmp_path.glob("*failed*")) == [] and list(tmp_path.glob(".*")) == []
+
+
+@pytest.mark.parametrize("zip64", [False, True])
+def test_an_archive_listing_too_many_entries_is_refused_before_its_listing_is_read(tmp_path, zip64, monkeypatch):
+    """The count and the listing's size come from the end record: a ZIP of 265,000 empty entries took
+    3 s to list each time it was named; refused here, zipfile never parses it."""
+    import zipfile
+
+    path = tmp_path / "many.zip"
+    with zipfile.ZipFile(path, "w", allowZip64=True) as z:
+        for i in range(1200):
+            z.writestr(f"{i}.txt", b"")
+        if zip64:  # force the ZIP64 end records, as a writer does past 65,535 entries
+            monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 10)
+    from gfpgan_core.archives import listing_size
+
+    assert listing_size(path)[0] == 1200
+    opened = []
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", lambda self: opened.append(1))
+    with pytest.raises(ImageError, match="lists 1200 entries; at most 1000 are read"):
+        image_entries(path)
+    assert opened == []

@@ -387,3 +387,19 @@ def test_the_readme_offline_commands_run_as_written(tmp_path):
     finally:
         os.killpg(app.pid, signal.SIGTERM)
         app.wait(timeout=30)
+
+
+def test_inputs_sharing_a_name_get_outputs_of_their_own(tmp_path, tiny_checkpoint):
+    """photo.jpg and photo.png: with --ext png the second was skipped as "already restored" (exit 0)
+    and their face crops overwrote each other; each now has its own names, said in a line."""
+    src = _input_folder(tmp_path)
+    face = photos("hq_photos", 1)[0]
+    Image.open(face).convert("RGB").save(src / "photo.jpg")
+    Image.open(face).convert("RGB").save(src / "photo.png")
+    out = tmp_path / "out"
+    proc = _run("-i", src, "-o", out, "--model-path", tiny_checkpoint, "-s", 1, "--ext", "png", "--no-download")
+    assert proc.returncode == 0 and "already restored" not in proc.stderr, proc.stderr
+    assert "photo.jpg shares its name with another input: its outputs are named photo_jpg" in proc.stderr
+    assert sorted(p.name for p in (out / "restored_imgs").iterdir()) == ["photo_jpg.png", "photo_png.png"]
+    crops = sorted(p.name for p in (out / "restored_faces").iterdir())
+    assert crops and {c.rsplit("_", 1)[0] for c in crops} == {"photo_jpg", "photo_png"}

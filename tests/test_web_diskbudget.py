@@ -64,3 +64,18 @@ def test_only_the_apps_own_files_are_ever_deleted(tmp_path):
     assert (tmp_path / "gfpgan-results").is_dir() and (tmp_path / "other").is_dir()
     assert budget.sweep(now + 10**6) == (0, 0)
     assert all(f.exists() for f in foreign)
+
+
+def test_uploads_are_admitted_only_while_the_budget_holds_them_even_within_a_burst(tmp_path):
+    """Files of a burst are too recent for any sweep to delete: the budget holds only by refusing."""
+    now = time.time()
+    example = _file(tmp_path, "examples/a.jpg", 5000, age_s=10, now=now)  # the app's own: not counted
+    _file(tmp_path, "upload1/photo.jpg", 300, age_s=5, now=now)
+    budget = DiskBudget(max_bytes=1000, max_age_s=600, folders=[tmp_path], protect_recent_s=30)
+    budget.keep = {str(example)}
+    budget.sweep(now)
+    assert budget.admit(400) and budget.admit(300)  # 300 held + 700 admitted = the budget
+    assert not budget.admit(1)
+    _file(tmp_path, "upload2/photo.jpg", 400, age_s=1, now=now)  # what was admitted has landed
+    budget.sweep(now)  # recount: 700 held, the 300 admitted but not yet on disk forgotten
+    assert budget.admit(300) and not budget.admit(1)

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from conftest import photos
+from gfpgan_core.errors import GFPGANError
 from gfpgan_core.web import jobs, outputs, settings, state, text
 
 
@@ -245,3 +246,50 @@ def test_the_estimate_and_the_run_agree_on_the_faces(tmp_path, tiny_checkpoint, 
             assert line.startswith("**5 faces found**, 1 to restore")
         if threshold:
             assert any("lower detection threshold" in note for note in result.notes)
+
+
+def test_a_batch_counts_a_file_named_twice_once_and_checks_counts_before_opening_anything(tmp_path, monkeypatch):
+    limits = settings.Limits(max_batch_photos=3)
+    bundle = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(bundle, "w") as z:
+        z.writestr("a.png", b"not read here")
+        z.writestr("notes.txt", b"x")
+    one = str(tmp_path / "one.png")
+    batch = jobs.collect_photos([str(bundle)] * 12 + [one, one], limits)  # the amplification case: named 12 times
+    assert [name for name, _ in batch.photos] == ["a.png", "one.png"]
+    assert batch.skipped == ["bundle.zip: notes.txt (not an image)"]
+    opened = []
+    monkeypatch.setattr(jobs, "image_entries", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(GFPGANError, match="At least 4 photos were sent; at most 3"):
+        jobs.collect_photos([str(tmp_path / f"{i}.zip") for i in range(4)], limits)
+    assert opened == []  # refused on the count of files alone
+
+
+def test_a_batch_summary_names_every_archive_entry_passed_over():
+    report = outputs.BatchReport([outputs.BatchRow("a.png", "restored", 1, 0.5)], ["b.zip: x.txt (not an image)"])
+    summary = report.summary(1.0)
+    assert (
+        "**1 of 1 photos restored**" in summary and "Skipped in the archives: b.zip: x.txt (not an image)." in summary
+    )
+
+
+def test_the_estimate_of_a_large_png_looks_at_a_thumbnail_and_agrees_with_the_run(
+    tmp_path, tiny_checkpoint, monkeypatch
+):
+    """The estimate runs outside the queue: it decodes a thumbnail (never the photo in float at full
+    size) and still counts the faces the run restores."""
+    from gfpgan_core.service import ModelService
+
+    big = tmp_path / "group_big.png"
+    group = Image.open(settings.REPO / "examples" / "group_composite.jpg")
+    group.resize((group.width * 4, group.height * 4), Image.LANCZOS).save(big, compress_level=1)
+    limits = settings.Limits(max_input_pixels=6_000_000)
+    context = jobs.Context(ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False), limits)
+    seen = []
+    real = jobs.read_thumbnail
+    monkeypatch.setattr(jobs, "read_thumbnail", lambda *args: seen.append(real(*args)) or seen[-1])
+    options = jobs.restore_options(limits, 1, 1.0, False, False, None, False)
+    line = jobs.estimate(context, str(big), "custom", options, "yunet")
+    assert max(seen[0].size) == settings.ESTIMATE_SIDE and seen[0].source_size == (group.width * 4, group.height * 4)
+    _, result, _ = jobs.restore_photo(context, str(big), "custom", options, "yunet")
+    assert _faces_announced(line) == len(result.faces) == 5, line

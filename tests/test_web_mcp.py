@@ -2,8 +2,12 @@
 
 import asyncio
 import base64
+import io
+import json
 
+import httpx
 import pytest
+from PIL import Image
 
 from conftest import REPO, fetch_recorder, running_app
 
@@ -38,12 +42,42 @@ def test_restore_is_listed_with_a_description_of_each_argument(mcp_url):
     assert "custom" in properties["model_key"]["enum"]
 
 
-def test_restore_through_mcp_with_an_inline_image(mcp_url):
+def test_restore_through_mcp_returns_the_photo_as_an_image_and_no_server_path(mcp_url):
     data = base64.b64encode((REPO / "examples" / "astronaut_degraded.jpg").read_bytes()).decode()
     args = {"image_path": f"data:image/jpeg;base64,{data}", **ARGS, "detector": "yunet"}
     result = _session(mcp_url, lambda s: s.call_tool("restore", args))
-    text = " ".join(getattr(c, "text", "") for c in result.content)
-    assert not result.isError and "_restored.png" in text and "1 face found" in text
+    assert not result.isError, result.content
+    images = [c for c in result.content if c.type == "image"]
+    assert len(images) == 1 and images[0].mimeType == "image/jpeg"
+    restored = Image.open(io.BytesIO(base64.b64decode(images[0].data)))
+    assert restored.size == Image.open(REPO / "examples" / "astronaut_degraded.jpg").size  # rescale 1, under 1024
+    texts = [c.text for c in result.content if c.type == "text"]
+    assert any("1 face found" in t for t in texts), texts
+    server = mcp_url.removesuffix("gradio_api/mcp/")
+    links = [t for t in texts if "gradio_api/file=" in t]
+    assert [t.split(":", 1)[0] for t in links] == ["Full resolution", "Download photo_faces.zip"], texts
+    assert all(t.split(": ", 1)[1].startswith(f"{server}gradio_api/file=") for t in links)  # this server's links
+    assert links[0].endswith("_restored.png")
+    others = [t for t in texts if t not in links]
+    assert not any("/tmp" in t or "gradio_api" in t for t in others)  # no server path beyond the links
+    assert not any("{'path'" in t or '"path"' in t for t in texts)  # no dump of records
+
+
+def test_a_photo_over_the_mcp_limit_gets_one_sentence(mcp_url):
+    """The MCP library reads at most 4 MiB a message: a larger photo was a bare 413."""
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 7,
+            "method": "tools/call",
+            "params": {"name": "restore", "arguments": {"image_path": "data:image/png;base64," + "A" * 5_000_000}},
+        }
+    )
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    answer = httpx.post(mcp_url, content=body, headers=headers, timeout=30)
+    assert answer.status_code == 413
+    message = answer.json()["error"]["message"]
+    assert "at most 4.2 MB" in message and "a photo of about 3.1 MB" in message and "\n" not in message
 
 
 def test_urls_are_refused_and_never_fetched(mcp_url):

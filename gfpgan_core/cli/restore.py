@@ -101,6 +101,19 @@ def output_name(out_dir: Path, folder: str, stem: str, suffix: str, ext: str) ->
     return path
 
 
+def output_stems(inputs: list[Path]) -> dict[Path, str]:
+    """The name each input's outputs take: its stem, or, where inputs share a stem (photo.jpg and
+    photo.png), the stem and its extension (photo_jpg, photo_png), so no output overwrites another and
+    a rerun finds each again."""
+    sharing: dict[str, int] = {}
+    for path in inputs:
+        sharing[path.stem.lower()] = sharing.get(path.stem.lower(), 0) + 1
+    return {
+        path: f"{path.stem}_{path.suffix.lstrip('.')}" if sharing[path.stem.lower()] > 1 else path.stem
+        for path in inputs
+    }
+
+
 def _picture(crop: np.ndarray) -> Picture:
     return Picture(crop.astype(np.float32) / 255)
 
@@ -172,6 +185,11 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args)
     restorer = _restorer(args)
 
+    stems = output_stems(inputs)
+    for path in inputs:
+        if stems[path] != path.stem:
+            say(f"{path.name} shares its name with another input: its outputs are named {stems[path]}")
+
     def safe_write(path: Path, picture: Picture) -> None:
         if path.resolve() in input_set:
             raise GFPGANError(f"Refusing to overwrite the input {path}; choose another output folder or suffix.")
@@ -183,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     for n, path in enumerate(tqdm(inputs, desc="Restoring", unit="img", disable=not show_bar), 1):
         ext = path.suffix.lower().lstrip(".") if args.ext == "auto" else args.ext.lower().lstrip(".")
         ext = ext if ext in OUTPUT_EXTENSIONS else "png"
-        target = output_name(out_dir, "restored_imgs", path.stem, suffix, ext)
+        target = output_name(out_dir, "restored_imgs", stems[path], suffix, ext)
         if skip_existing and target.exists():
             skipped += 1
             say(f"[{n}/{len(inputs)}] {path.name}: already restored ({target}); --overwrite redoes it")
@@ -196,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
             say(f"[{n}/{len(inputs)}] skipped {path.name}: {message}")
             continue
         for i, face in enumerate(result.faces):
-            name = f"{path.stem}_{i:02d}"
+            name = f"{stems[path]}_{i:02d}"
             safe_write(output_name(out_dir, "cropped_faces", name, "", "png"), _picture(face.input_crop))
             safe_write(output_name(out_dir, "restored_faces", name, suffix, "png"), _picture(face.restored_crop))
             safe_write(output_name(out_dir, "cmp", name, "", "png"), _side_by_side(face.input_crop, face.restored_crop))

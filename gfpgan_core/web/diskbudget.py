@@ -57,6 +57,18 @@ class DiskBudget:
         self.keep: set[str] = set()  # never deleted (the page's examples)
         self._in_use: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._held = 0  # bytes the app's files held at the last sweep
+        self._admitted = 0  # bytes of uploads let in since then
+
+    def admit(self, size: int) -> bool:
+        """Whether an upload of ``size`` bytes fits the budget now; if it does, it is counted until the
+        next sweep. Checked before an upload is accepted, without a walk of the disk: within a burst the
+        uploads are too recent for any sweep to delete, so the budget is kept only by refusing."""
+        with self._lock:
+            if self._held + self._admitted + max(size, 0) > self.max_bytes:
+                return False
+            self._admitted += max(size, 0)
+            return True
 
     @contextlib.contextmanager
     def in_use(self, paths: Iterable[str | os.PathLike | None]) -> Iterator[None]:
@@ -96,10 +108,13 @@ class DiskBudget:
     def sweep(self, now: float | None = None) -> tuple[int, int]:
         """Delete what is too old, then the oldest until within budget; returns (files, bytes) deleted."""
         now = time.time() if now is None else now
+        with self._lock:
+            admitted_before = self._admitted  # uploads let in after this are not in the listing below
         files = self._files()
         total = sum(size for _, size, _ in files)
         with self._lock:
-            protected = set(self._in_use) | {os.path.realpath(k) for k in self.keep}
+            kept = {os.path.realpath(k) for k in self.keep}
+            protected = set(self._in_use) | kept
         deleted = freed = 0
         for mtime, size, path in files:
             age = now - mtime
@@ -113,6 +128,9 @@ class DiskBudget:
                 self._remove_own_empty_folder(path.parent)
         for root in self.folders:
             self._remove_empty_folders(root)
+        kept_bytes = sum(size for _, size, path in files if os.path.realpath(path) in kept) if kept else 0
+        with self._lock:  # the examples and their results are the app's own, not visitors' files
+            self._held, self._admitted = total - kept_bytes, self._admitted - admitted_before
         if deleted:
             log.info(f"disk budget: deleted {deleted} files ({freed / 1e6:.1f} MB); {total / 1e6:.1f} MB kept")
         return deleted, freed

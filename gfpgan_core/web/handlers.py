@@ -76,7 +76,11 @@ def with_options_spread(fn: Callable[..., Any]) -> Callable[..., Any]:
     def spread(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
-        return fn(**gather(dict(bound.arguments)))
+        try:
+            arguments = gather(dict(bound.arguments))
+        except GFPGANError as exc:  # options a raw call sent (the page sends valid ones): one line
+            raise user_error(str(exc)) from None
+        return fn(**arguments)
 
     spread.__name__ = spread.__qualname__ = fn.__name__
     spread.__doc__ = fn.__doc__

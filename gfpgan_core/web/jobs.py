@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
-from ..errors import GFPGANError, as_sentence, plural
+from ..errors import GFPGANError, OptionsError, as_sentence, plural
 from ..expressions import expressions_csv
-from ..images import ImageLike, Picture, encode, load_picture
+from ..images import ImageLike, Picture, encode, load_picture, output_size, read_thumbnail
 from ..options import RestoreOptions
-from ..pipeline import STAGES, RestorationResult, Restorer
+from ..pipeline import STAGES, RestorationResult, Restorer, working_size
 from ..service import ModelService
 from .diskbudget import DiskBudget
 from .outputs import (
@@ -38,7 +40,17 @@ from .outputs import (
     write_outputs,
     write_summary,
 )
-from .settings import DEFAULT_QUALITY, DEFAULTS, FALLBACK_THRESHOLD, MAX_COMPARED, OUTPUT_FORMATS, Limits
+from .settings import (
+    DEFAULT_QUALITY,
+    DEFAULTS,
+    ESTIMATE_CONCURRENCY,
+    ESTIMATE_SIDE,
+    ESTIMATE_WAIT_S,
+    FALLBACK_THRESHOLD,
+    MAX_COMPARED,
+    OUTPUT_FORMATS,
+    Limits,
+)
 from .state import CostModel, GpuRestore, StopRequests
 from .text import no_model_line
 
@@ -107,6 +119,10 @@ class Context:
     stops: StopRequests = field(default_factory=StopRequests)
     costs: CostModel = field(default_factory=CostModel)
     gpu: GpuRestore | None = None  # the ZeroGPU route, on a ZeroGPU Space
+    # the estimates running at once (they run outside the queue, as photos arrive)
+    estimates: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(ESTIMATE_CONCURRENCY)
+    )
 
 
 @dataclass
@@ -176,6 +192,19 @@ class PageOptions:
     output_format: str = "PNG"
     quality: int = DEFAULT_QUALITY
     expressions: bool = False
+
+    def __post_init__(self) -> None:
+        """The download's options, checked here (the engine checks the rest): a raw API call can send
+        null, NaN or a string where the page sends a choice and a number."""
+        if self.output_format not in OUTPUT_FORMATS:
+            choices = ", ".join(OUTPUT_FORMATS)
+            raise OptionsError(f"Output format {str(self.output_format)[:20]!r} is not one of {choices}.")
+        quality = self.quality
+        if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not math.isfinite(quality):
+            raise OptionsError(f"Quality must be a number from 1 to 100, not {str(quality)[:20]!r}.")
+        if not 1 <= quality <= 100:
+            raise OptionsError(f"Quality must be from 1 to 100, not {quality:g}.")
+        object.__setattr__(self, "quality", int(quality))
 
     def restore_options(self, limits: Limits) -> RestoreOptions:
         return restore_options(
@@ -250,20 +279,36 @@ def restore_photo(
     return page, result, restorer
 
 
-def collect_photos(paths: Sequence[str], limits: Limits) -> list[tuple[str, str | Callable[[], bytes]]]:
-    """(file name, path or reader) for every photo in ``paths``, ZIP archives opened (never unpacked)."""
-    photos: list[tuple[str, str | Callable[[], bytes]]] = []
-    for path in paths:
+@dataclass
+class BatchPhotos:
+    """A batch's photos, (file name, path or reader) each, and the archive entries passed over."""
+
+    photos: list[tuple[str, str | Callable[[], bytes]]]
+    skipped: list[str]
+
+
+def collect_photos(paths: Sequence[str], limits: Limits) -> BatchPhotos:
+    """Every photo in ``paths``, ZIP archives opened (never unpacked). A file named twice counts once;
+    the counts are checked before anything is opened, and as each archive is (from its end record,
+    before its listing is read), so no request costs more than its limits."""
+    unique = list(dict.fromkeys(paths))
+    cap = limits.max_batch_photos
+    if len(unique) > cap:  # every file holds at least one photo
+        at_least = "At least " if any(is_zip(p) for p in unique) else ""
+        raise GFPGANError(f"{at_least}{len(unique)} photos were sent; at most {cap} can be restored at once.")
+    batch = BatchPhotos([], [])
+    for path in unique:
         if is_zip(path):
-            entries = image_entries(path, ArchiveLimits(max_files=limits.max_batch_photos))
-            photos += [(entry.name, entry.read) for entry in entries]
+            contents = image_entries(path, ArchiveLimits(max_files=cap))
+            batch.photos += [(entry.name, entry.read) for entry in contents.images]
+            batch.skipped += [f"{Path(path).name}: {entry}" for entry in contents.skipped]
         else:
-            photos.append((Path(path).name, path))
-    if not photos:
+            batch.photos.append((Path(path).name, path))
+        if len(batch.photos) > cap:
+            raise GFPGANError(f"More than {cap} photos were sent; at most {cap} can be restored at once.")
+    if not batch.photos:
         raise GFPGANError("Please upload one or more photos (or a ZIP of photos) first.")
-    if len(photos) > limits.max_batch_photos:
-        raise GFPGANError(f"{len(photos)} photos were sent; at most {limits.max_batch_photos} can be restored at once.")
-    return photos
+    return batch
 
 
 def restore_photos(
@@ -278,9 +323,10 @@ def restore_photos(
     """Several photos in turn (image files, or ZIPs of images) into one ZIP; a photo that fails is a row
     saying why, and the others go on. Stop and the batch's time limit end it at the next step."""
     ctx, limits = job.context, job.context.limits
-    photos = collect_photos(paths, limits)
+    batch = collect_photos(paths, limits)
+    photos = batch.photos
     suffix = OUTPUT_FORMATS.get(output_format, "png")
-    report = BatchReport()
+    report = BatchReport(skipped=batch.skipped)
     expression_rows: list[dict[str, object]] = []
     halted = ""  # why the photos not reached yet are not restored
     out_dir = output_folder()
@@ -351,16 +397,26 @@ def estimate(
 ) -> str:
     """What a visitor can expect before pressing Restore: the faces the run will restore (the engine's
     own plan, with the same options) and, once this server has measured its speed, about how long it
-    will take. Never an error: the run says those."""
-    if not image_path:
+    will take. Never an error: the run says those.
+
+    It runs outside the queue (at once, as a photo arrives), so its cost is bounded here: it looks at
+    a thumbnail (:data:`ESTIMATE_SIDE`; faces are found on it as on the working image, the smallest
+    size scaled alike) and only :data:`ESTIMATE_CONCURRENCY` at a time; one that cannot start within
+    :data:`ESTIMATE_WAIT_S` says nothing."""
+    if not image_path or not ctx.estimates.acquire(timeout=ESTIMATE_WAIT_S):
         return ""
     try:
-        picture = load_picture(image_path, ctx.limits.max_decode_pixels, draft_pixels=ctx.limits.max_input_pixels)
-        plan = _restorer(ctx, model_key, detector)[1].plan(picture, options)
+        thumb = read_thumbnail(image_path, ctx.limits.max_decode_pixels, ESTIMATE_SIDE)
+        (w, h), scale = working_size(thumb.source_size or thumb.size, options)
+        ratio = thumb.size[0] / w  # the thumbnail's size against the working image's
+        look = replace(options, min_face_size=options.min_face_size * ratio, max_input_pixels=None, upscale=1)
+        plan = _restorer(ctx, model_key, detector)[1].plan(thumb, look)
     except GFPGANError:
         return ""
+    finally:
+        ctx.estimates.release()
     faces, found = plan.faces_to_restore, max(plan.faces_found, plan.faces_to_restore)
-    w, h = plan.output_size
+    w, h = output_size((w, h), scale)
     seconds = ctx.costs.estimate(faces, w * h)
     what = f"**{plural(found, 'face')} found**" + (f", {faces} to restore" if faces != found else "")
     when = f" · about {max(1, round(seconds))} s on this server" if seconds is not None else ""

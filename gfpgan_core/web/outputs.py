@@ -234,6 +234,7 @@ class BatchReport:
     """A batch's rows, one per photo, in the order sent."""
 
     rows: list[BatchRow] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # archive entries passed over: "archive: name (why)"
 
     def summary(self, seconds: float) -> str:
         done = sum(r.outcome == "restored" for r in self.rows)
@@ -246,4 +247,6 @@ class BatchReport:
         for r in self.rows:
             name = r.name.replace("|", "/")
             lines.append(f"| {name} | {r.faces} | {r.seconds:.1f} s | {r.outcome} |")
+        if self.skipped:
+            lines += ["", f"Skipped in the archives: {'; '.join(self.skipped)}."]
         return "\n".join(lines)

@@ -19,13 +19,14 @@ from ..service import ModelService
 from .components import PhotoInput
 from .diskbudget import DiskBudget
 from .events import wire
-from .guard import PayloadGuard
+from .guard import PayloadGuard, guard_policy
 from .jobs import Context, ExampleResults
 from .layout import PageFacts, build_page
 from .outputs import results_root
 from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, Limits, example_paths
 from .state import zero_gpu_route
 from .text import css, status_line
+from .tools import tool_results
 
 log = logging.getLogger("gfpgan_app")
 SERVER_ENVIRONMENT = {  # argument -> the variable that sets its default, beyond the model source's
@@ -66,6 +67,24 @@ async def drop_waiting_job(demo: gr.Blocks, event_id: str) -> bool:
     if waiting:
         await queue.remove_from_queue(event_id)
     return waiting
+
+
+def serve_tool_results(demo: gr.Blocks, url: str) -> None:
+    """MCP tool results as tools.py makes them (an image and a summary), in place of Gradio's text
+    dump. Replaces a method of Gradio 6.31's MCP server (requirements.txt pins it)."""
+    server = demo.mcp_server_obj
+    assert server is not None
+    types = server.types
+
+    def content(data: list, root_url: str) -> list:
+        return tool_results(
+            data,
+            url,
+            text=lambda line: types.TextContent(type="text", text=line),
+            image=lambda jpeg: types.ImageContent(type="image", data=jpeg, mimeType="image/jpeg"),
+        )
+
+    server.postprocess_output_data = content  # type: ignore[method-assign]
 
 
 def photo_input(demo: gr.Blocks) -> PhotoInput:
@@ -154,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     photo = photo_input(demo)
     photo.public_url = public_url(args)
     budget.keep = examples.kept  # the examples and their results are never deleted
+    budget.sweep()  # what the app's files hold now: uploads are admitted against it
     budget.start(every_s=BUDGET_SWEEP_S)
 
     def warm_up() -> None:
@@ -171,8 +191,14 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
     """Serve until stopped: the queue, the upload limit, the guard in front, and one line saying where
     (Gradio's own lines are hushed: its hint to pass ``share=True`` to ``launch()`` is not this app's way)."""
     limits = context.limits
+    try:
+        policy = guard_policy(limits)
+    except ValueError as exc:
+        raise SystemExit(f"error: GFPGAN_TRUSTED_PROXIES: {exc}") from None
     concurrency = args.concurrency or (2 if context.service.device.type == "cuda" else 1)
-    demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency)
+    # api_open=False: the endpoints' direct routes (/gradio_api/run/NAME, /gradio_api/api/NAME) run
+    # nothing; every job goes through the queue (Gradio leaves them open unless it detects a Space)
+    demo.queue(max_size=limits.queue_size, default_concurrency_limit=concurrency, api_open=False)
     demo.launch(
         server_name=args.host,
         server_port=args.port,
@@ -191,16 +217,17 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
             "middleware": [
                 Middleware(
                     PayloadGuard,
+                    policy=policy,
                     is_received=photo.received_by_gradio,
-                    calls_per_minute=limits.calls_per_minute,
-                    max_mcp_bytes=limits.max_mcp_bytes,
                     free_bytes=lambda: shutil.disk_usage(cache).free,
+                    admit_upload=context.budget.admit if context.budget else None,
                     drop_job=lambda event_id: drop_waiting_job(demo, event_id),
-                    claim_s=limits.claim_s,
                 )
             ]
         },
     )
+    if demo.mcp_server_obj is not None:
+        serve_tool_results(demo, public_url(args))
     shared = f"; public link: {demo.share_url}" if demo.share_url else " (a public link: --share)"
     log.info(f"Running on local URL:  {public_url(args)}{shared}")
     demo.block_thread()

@@ -12,6 +12,8 @@ from pathlib import Path
 from ..options import RestoreOptions
 
 DEFAULTS = RestoreOptions()
+# The MCP library's streamable HTTP transport reads at most 4 MiB a message (mcp.server.streamable_http)
+MCP_TRANSPORT_BYTES = 4 * 1024 * 1024
 REPO = Path(__file__).resolve().parents[2]  # the checkout app.py lives in (its examples/)
 
 
@@ -29,8 +31,8 @@ def prepare_environment() -> None:
     app's own unless the operator gave one (``GRADIO_TEMP_DIR``). Gradio's default, ``/tmp/gradio``,
     is shared by every Gradio program and gradio_client on the machine."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    if not os.environ.get("GRADIO_TEMP_DIR"):
-        os.environ["GRADIO_TEMP_DIR"] = str(app_data_dir() / "gradio")
+    # a real path: the paths Gradio records are then real, and a received file is found by one lookup
+    os.environ["GRADIO_TEMP_DIR"] = os.path.realpath(os.environ.get("GRADIO_TEMP_DIR") or app_data_dir() / "gradio")
 
 
 def _env(name: str) -> dict[str, str]:
@@ -60,6 +62,12 @@ class Limits:
     disk_budget_mb: int = field(default=1000, metadata=_env("GFPGAN_DISK_BUDGET_MB"))
     # per client address: one visitor's share of the queue
     calls_per_minute: int = field(default=6, metadata=_env("GFPGAN_CALLS_PER_MINUTE"))
+    # the page's instant events (the face count before a run decodes and detects; the status line, ...)
+    instant_calls_per_minute: int = field(default=120, metadata=_env("GFPGAN_INSTANT_CALLS_PER_MINUTE"))
+    uploads_per_minute: int = field(default=30, metadata=_env("GFPGAN_UPLOADS_PER_MINUTE"))
+    # proxies whose X-Forwarded-For is believed (addresses or networks, commas between); "" believes
+    # none off a Space, and the Space platform's private network on one (guard.SPACE_PROXIES)
+    trusted_proxies: str = field(default="", metadata=_env("GFPGAN_TRUSTED_PROXIES"))
     max_batch_photos: int = field(default=10, metadata=_env("GFPGAN_MAX_BATCH_PHOTOS"))  # "several photos at once"
     # their time together (each photo still has ``timeout_s``)
     batch_timeout_s: int = field(default=600, metadata=_env("GFPGAN_BATCH_TIMEOUT"))
@@ -92,8 +100,9 @@ class Limits:
 
     @property
     def max_mcp_bytes(self) -> int:
-        """An MCP call carries its image inline as base64 (4/3 of the file), plus a little JSON."""
-        return self.max_upload_bytes * 4 // 3 + 64 * 1024
+        """An MCP call carries its image inline as base64 (4/3 of the file), plus a little JSON; never
+        more than the MCP transport itself reads."""
+        return min(self.max_upload_bytes * 4 // 3 + 64 * 1024, MCP_TRANSPORT_BYTES)
 
     @property
     def keep_outputs_minutes(self) -> str:
@@ -128,6 +137,11 @@ FALLBACK_THRESHOLD = 0.35  # when no face scores the chosen threshold, the page 
 PREVIEW_QUALITY = 90  # previews and face pairs are JPEG: PNG level 6 of every pair took half the wait
 OUTPUT_FORMATS = {"PNG": "png", "JPEG": "jpg", "WebP": "webp"}  # the download's format -> file suffix
 MAX_COMPARED = 4  # models in one comparison: each one is a whole restoration
+# the face count shown as a photo arrives: on a thumbnail this long at most (a photo up to 2048 px is
+# seen whole), one at a time, and none after this long a wait (it runs outside the queue)
+ESTIMATE_SIDE = 2048
+ESTIMATE_CONCURRENCY = 1
+ESTIMATE_WAIT_S = 10.0
 GRADIO_SWEEP_S = 60  # how often Gradio's timer deletes uploads and results older than keep_outputs_s
 BUDGET_SWEEP_S = 30  # how often the disk budget sweeps on an idle server (it also sweeps after each request)
 # names a photo arrives with when it has none of its own (clipboard, webcam, a JavaScript Blob)
