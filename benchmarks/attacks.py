@@ -6,7 +6,7 @@ security tests assert. All against a server this machine started, on 127.0.0.0/8
 - direct_routes: the endpoints' direct routes (/gradio_api/run/NAME, /gradio_api/api/NAME), with a
   file payload naming a URL: their status, how long they took, whether anything was fetched or written.
 - forwarded_headers: restorations from one address, each with a new X-Forwarded-For.
-- zip_references: one upload of a ZIP listing 265,000 entries, named 12 times in one batch.
+- zip_references: one upload of a ZIP listing 240,000 entries (22 MB), named 12 times in one batch.
 - big_bodies: bodies declared at 300 MB on Gradio's POST routes: the status and the memory added.
 - upload_flood: uploads from one address as fast as it can send them.
 - file_route_urls: Gradio's file route naming URLs (it relays public ones).
@@ -43,11 +43,11 @@ def big_png(path: Path, side: int = 5600) -> Path:
     return path
 
 
-def many_entry_zip(path: Path, entries: int = 265_000) -> Path:
+def many_entry_zip(path: Path, entries: int = 240_000) -> Path:
     """A ZIP of ``entries`` empty "images" (about 22 MB): cheap to send, costly to list."""
     with zipfile.ZipFile(path, "w") as z:
         for i in range(entries):
-            z.writestr(f"{i:06d}.png", b"")
+            z.writestr(f"{i:x}.png", b"")
     return path
 
 
@@ -179,7 +179,8 @@ def zip_references(url: str, archive: Path, times: int = 12) -> dict[str, Any]:
     with client_at(130, timeout=300) as c:
         path = upload(c, url, archive)
         started = time.perf_counter()
-        start = c.post(f"{url}gradio_api/call/restore_batch", json={"data": [[{"path": path}] * times, *ARGS]})
+        files = [{"path": path, "meta": FILE_DATA}] * times
+        start = c.post(f"{url}gradio_api/call/restore_batch", json={"data": [files, *ARGS]})
         event, message = "refused", start.text[:200]
         if start.status_code == 200:
             event_id = start.json()["event_id"]

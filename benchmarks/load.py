@@ -11,6 +11,9 @@
 3. Abandoned jobs: one client starts 17 jobs and never reads them (the app admits a few per address
    a minute), then another visitor asks for one: does it get through, and how long does it wait.
 4. Disk: the size of Gradio's cache folder after each phase (the disk budget's bound).
+5. Attacks (benchmarks/attacks.py, which the security tests also run): eight parallel estimates on a
+   32 MP PNG, the direct routes, rotating X-Forwarded-For, a ZIP of 240,000 entries named 12 times,
+   300 MB bodies, an upload flood, the file route naming URLs. ``--attacks-only`` runs just these.
 
 Clients call from their own loopback addresses (127.0.0.2-251), as distinct visitors do. Every loop
 is bounded in count and time and talks only to the server it starts on this machine.
@@ -30,6 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import attacks
 from appserver import ARGS, REPO, client_at, folder_mb, restore, rss_mb, start_app, upload
 
 
@@ -118,6 +122,28 @@ def soak(url: str, pid: int, photo: Path, count: int, every: int, warm_up: int) 
     }
 
 
+def run_attacks(url: str, pid: int, workdir: Path) -> dict:
+    """Phase 5: each attack's figures, printed as it ends."""
+    from gfpgan_core.web.settings import Limits
+
+    limits = Limits()
+    photo = REPO / "examples" / "astronaut_degraded.jpg"
+    figures = {}
+    for name, attack in (
+        ("parallel_estimates", lambda: attacks.parallel_estimates(url, pid, attacks.big_png(workdir / "big.png"))),
+        ("direct_routes", lambda: attacks.direct_routes(url, photo, workdir / "gradio" / "gfpgan-results")),
+        ("forwarded_headers", lambda: attacks.forwarded_headers(url, photo, limits.calls_per_minute + 3)),
+        ("zip_references", lambda: attacks.zip_references(url, attacks.many_entry_zip(workdir / "many.zip"))),
+        ("big_bodies", lambda: attacks.big_bodies(url, pid)),
+        ("upload_flood", lambda: attacks.upload_flood(url, limits.uploads_per_minute + 10)),
+        ("file_route_urls", lambda: attacks.file_route_urls(url)),
+    ):
+        print(f"attack: {name}", flush=True)
+        figures[name] = attack()
+        print(json.dumps(figures[name], indent=1), flush=True)
+    return figures
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument(
@@ -129,6 +155,7 @@ def main() -> None:
     p.add_argument("--soak", type=int, default=200)
     p.add_argument("--every", type=int, default=20)
     p.add_argument("--warm-up", type=int, default=40)
+    p.add_argument("--attacks-only", action="store_true", help="run only the attacks (phase 5)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args()
 
@@ -149,16 +176,18 @@ def main() -> None:
     )
     try:
         report: dict = {"machine": f"{os.cpu_count()} CPUs", "model": model.name, "date": time.strftime("%Y-%m-%d")}
-        print(f"burst: {args.clients} clients at once, queue {args.queue}", flush=True)
-        report["burst"] = burst(url, args.photo, args.clients)
-        report["cache_mb_after_burst"] = round(folder_mb(workdir / "gradio"), 1)
-        print(json.dumps(report["burst"], indent=1), flush=True)
-        print("abandoned: 17 jobs started by one client that never reads them, then another visitor", flush=True)
-        report["abandoned"] = abandoned(url, args.photo, 17, server_log)
-        print(json.dumps(report["abandoned"], indent=1), flush=True)
-        print(f"soak: {args.soak} requests one after another", flush=True)
-        report["soak"] = soak(url, proc.pid, args.photo, args.soak, args.every, args.warm_up)
-        report["cache_mb_after_soak"] = round(folder_mb(workdir / "gradio"), 1)
+        if not args.attacks_only:
+            print(f"burst: {args.clients} clients at once, queue {args.queue}", flush=True)
+            report["burst"] = burst(url, args.photo, args.clients)
+            report["cache_mb_after_burst"] = round(folder_mb(workdir / "gradio"), 1)
+            print(json.dumps(report["burst"], indent=1), flush=True)
+            print("abandoned: 17 jobs started by one client that never reads them, then another visitor", flush=True)
+            report["abandoned"] = abandoned(url, args.photo, 17, server_log)
+            print(json.dumps(report["abandoned"], indent=1), flush=True)
+            print(f"soak: {args.soak} requests one after another", flush=True)
+            report["soak"] = soak(url, proc.pid, args.photo, args.soak, args.every, args.warm_up)
+            report["cache_mb_after_soak"] = round(folder_mb(workdir / "gradio"), 1)
+        report["attacks"] = run_attacks(url, proc.pid, workdir)
         print(json.dumps(report, indent=1))
         if args.json:
             args.json.write_text(json.dumps(report, indent=1))

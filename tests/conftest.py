@@ -191,6 +191,7 @@ class AppServer:
     url: str
     cache_dir: Path  # GRADIO_TEMP_DIR: where uploads land
     log: list[str] = field(default_factory=list)  # everything the server printed
+    pid: int = 0
 
 
 @contextlib.contextmanager
@@ -209,7 +210,7 @@ def running_app(tmp: Path, *extra: str, env: dict[str, str] | None = None):
     except RuntimeError as exc:
         pytest.fail(str(exc))
     try:
-        yield AppServer(url, tmp / "gradio", lines)
+        yield AppServer(url, tmp / "gradio", lines, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
