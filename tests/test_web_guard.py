@@ -176,3 +176,18 @@ def test_only_the_inputs_are_checked_not_the_event_data():
     select = {"data": [None], "event_data": {"index": 0, "value": {"image": output}}}
     assert client.post("/gradio_api/call/restore", json=select).status_code == 200
     assert client.post("/gradio_api/call/restore", json={"data": [output]}).status_code == 400
+
+
+def test_a_refused_payload_costs_one_path_lookup_whatever_the_number_of_uploads(monkeypatch, tmp_path):
+    """After 30,000 tiny uploads each refused payload walked them all with realpath on the event loop."""
+    from gfpgan_core.web import components
+
+    photo = components.PhotoInput(type="filepath")
+    photo.uploads = {str(tmp_path / f"upload{i}" / "photo.png") for i in range(30_000)}
+    calls = []
+    real = components.os.path.realpath
+    monkeypatch.setattr(components.os.path, "realpath", lambda p: calls.append(p) or real(p))
+    assert not photo.received_by_gradio("/etc/passwd")
+    assert photo.received_by_gradio(str(tmp_path / "upload7" / "photo.png"))
+    assert photo.received_by_gradio(str(tmp_path / "upload7" / ".." / "upload7" / "photo.png"))  # another spelling
+    assert len(calls) == 2

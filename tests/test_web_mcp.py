@@ -86,3 +86,27 @@ def test_urls_are_refused_and_never_fetched(mcp_url):
         with pytest.raises(Exception):  # noqa: B017 (the guard answers HTTP 400; clients raise their own kind)
             _session(mcp_url, lambda s: s.call_tool("restore", args))
         assert hits == []
+
+
+def test_each_mcp_caller_has_its_own_share_and_its_restoration_is_not_counted_twice(tmp_path):
+    """Gradio's MCP server restores through the queue over loopback: all MCP callers shared the
+    loopback's share (one used six calls, the next got 429). Each caller is now counted by its own
+    address, once per tool call (raw JSON-RPC over HTTP, the app's default share of 6 a minute)."""
+    from appserver import client_at
+
+    data = base64.b64encode((REPO / "examples" / "astronaut_degraded.jpg").read_bytes()).decode()
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "restore", "arguments": {"image_path": f"data:image/jpeg;base64,{data}", **ARGS}},
+    }
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    env = {"GFPGAN_CACHE_EXAMPLES": "0", "GFPGAN_CALLS_PER_MINUTE": "6"}
+    with running_app(tmp_path, "--mcp", env=env) as server:
+        statuses = []
+        for caller in [0] * 7 + [1]:
+            with client_at(200 + caller, timeout=120) as client:
+                answer = client.post(f"{server.url}gradio_api/mcp/", json=call, headers=headers)
+                statuses.append((caller, answer.status_code, '"type":"image"' in answer.text))
+    assert statuses == [(0, 200, True)] * 6 + [(0, 429, False), (1, 200, True)]

@@ -32,6 +32,18 @@ def _call(url, image, args=ARGS, endpoint="restore"):
     return 200, event, data
 
 
+def _first_event(url, event_id, endpoint="restore"):
+    """The first event other than a heartbeat on a job's result stream: (event, data)."""
+    event = None
+    with httpx.stream("GET", f"{url}gradio_api/call/{endpoint}/{event_id}", timeout=120) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event != "heartbeat":
+                return event, json.loads(line.split(":", 1)[1])
+    return event, None
+
+
 def _upload(url, path):
     with open(path, "rb") as f:
         return httpx.post(f"{url}gradio_api/upload", files={"files": (path.name, f)}, timeout=30).json()[0]
@@ -198,10 +210,11 @@ def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
             90,
             False,
         ]  # a few seconds each
+        unread = []
         for _ in range(6):
-            assert (
-                httpx.post(f"{server.url}gradio_api/call/restore", json={"data": slow}, timeout=30).status_code == 200
-            )
+            start = httpx.post(f"{server.url}gradio_api/call/restore", json={"data": slow}, timeout=30)
+            assert start.status_code == 200
+            unread.append(start.json()["event_id"])
         deadline = time.time() + 60
         while time.time() < deadline and not any("dropped job" in line for line in server.log):
             time.sleep(0.5)
@@ -212,6 +225,10 @@ def test_jobs_nobody_comes_for_are_dropped_from_the_queue(tmp_path_factory):
         assert (status, event) == (200, "complete")
         time.sleep(3)
         assert sum("dropped job" in line for line in server.log) == dropped  # a job that was read is not dropped
+        # a late reader of a dropped job gets one line at once, not heartbeats forever
+        late = [_first_event(server.url, event_id) for event_id in unread]
+        said = [data for event, data in late if event == "error" and "dropped" in str(data)]
+        assert len(said) == dropped and "nobody asked for its result within 2 s" in said[0], late
 
 
 def test_the_compare_endpoint_takes_only_uploads(app_server, outside_image):

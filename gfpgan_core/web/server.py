@@ -140,7 +140,7 @@ def environment_variables() -> dict[str, object]:
     variables.update({name: None for name in ENVIRONMENT.values()})
     variables.update({name: None for name in SERVER_ENVIRONMENT.values()})
     read_elsewhere = ("GFPGAN_PUBLIC_URL", "GFPGAN_DATA_DIR", "GRADIO_TEMP_DIR", "GRADIO_ANALYTICS_ENABLED")
-    set_by_the_platform = ("PORT", "SPACE_ID", "SPACE_HOST", "HF_HUB_OFFLINE", "XDG_CACHE_HOME")
+    set_by_the_platform = ("PORT", "SPACE_ID", "SPACE_HOST", "SYSTEM", "HF_HUB_OFFLINE", "XDG_CACHE_HOME")
     variables.update({name: None for name in (*read_elsewhere, *set_by_the_platform)})
     return variables
 
