@@ -44,10 +44,13 @@ class RestoreOptions:
 
     Args:
         upscale: final size of the whole image relative to the input, 1 to 8.
-        weight: fidelity weight in [0, 1]. The restored face is ``weight * model(x) + (1 - weight) * x``
-            in the aligned crop before paste-back: 0 gives back the input face, 1 the full restoration.
-            (Scaling the CS-SFT conditions instead would move towards the StyleGAN prior, i.e. *away*
-            from the input, so blending is the control that means what users expect.)
+        weight: fidelity weight in [0, 1], or None (the default): the model's own, as its authors' tools
+            run it (1 for GFPGAN and RestoreFormer; 0.5 for CodeFormer: its w = 0.5). The restored face
+            is ``weight * model(x) + (1 - weight) * x`` in the aligned crop before paste-back: 0 gives
+            back the input face, 1 the full restoration. (Scaling the CS-SFT conditions instead would
+            move towards the StyleGAN prior, i.e. *away* from the input, so blending is the control
+            that means what users expect.) A model with its own fidelity input (CodeFormer's w, where
+            1 is the most faithful) gets ``1 - weight`` through it instead.
         only_center_face: restore only the face nearest the image centre.
         aligned: the input is already an FFHQ-aligned face crop; detection and paste-back are skipped.
         min_face_size: leave faces whose box side is under this many pixels as they are (with a note).
@@ -75,7 +78,7 @@ class RestoreOptions:
     """
 
     upscale: float = 2.0
-    weight: float = 1.0
+    weight: float | None = None
     only_center_face: bool = False
     aligned: bool = False
     min_face_size: float = 16.0
@@ -95,7 +98,7 @@ class RestoreOptions:
             _check_type(f.name, getattr(self, f.name), str(f.type))
         checks = [
             (1 <= self.upscale <= MAX_UPSCALE, f"upscale must be between 1 and {MAX_UPSCALE:g}, not {self.upscale}"),
-            (0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
+            (self.weight is None or 0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
             (
                 self.detection_threshold is None or 0 <= self.detection_threshold <= 1,
                 f"detection_threshold must be between 0 and 1, not {self.detection_threshold}",

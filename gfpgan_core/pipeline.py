@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .archs import FaceRestorerModel
+from .archs.registry import default_weight
 from .background import BackgroundUpsampler, LanczosUpsampler
 from .devices import pick_device
 from .errors import LandmarkError, OptionsError
@@ -220,6 +221,11 @@ class Restorer:
             half=use_half,
         )
 
+    @property
+    def default_weight(self) -> float:
+        """The fidelity weight used when a call gives none: the model's own (its registry entry)."""
+        return default_weight(getattr(self.model, "config", None))
+
     def describe(self) -> str:
         """One line: model, device, detector, upsampler and masks in use."""
         upsampler_runner = getattr(self.upsampler, "runner", None)
@@ -251,7 +257,9 @@ class Restorer:
         total = len(crops)
         for start in range(0, total, batch_size):
             chunk = np.stack(crops[start : start + batch_size])
-            x = torch.from_numpy(chunk).permute(0, 3, 1, 2).to(self.device, self.dtype) * 2 - 1
+            # contiguous NCHW, as the authors' scripts pass it: the permuted (channels-last) tensor sends the
+            # convolutions down other oneDNN paths, and CodeFormer's output moved by 1.3e-4 (random weights)
+            x = torch.from_numpy(chunk).permute(0, 3, 1, 2).contiguous().to(self.device, self.dtype) * 2 - 1
             noise = None
             decoder = getattr(self.model, "stylegan_decoder", None)
             if seed is not None and decoder is not None:
@@ -429,7 +437,8 @@ class Restorer:
     def _restore_faces(
         self, crops: list[np.ndarray], opts: RestoreOptions, gray: bool, report: Callable[[int, int], None]
     ) -> list[np.ndarray]:
-        restored = self.restore_crops(crops, opts.weight, opts.seed, opts.batch_size, report)
+        weight = self.default_weight if opts.weight is None else opts.weight
+        restored = self.restore_crops(crops, weight, opts.seed, opts.batch_size, report)
         return [_gray3(r) for r in restored] if gray else restored
 
     def _upsample(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from . import zoo
+from .archs.registry import default_weight
 from .devices import pick_device
 from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
 from .expressions import ExpressionClassifier
@@ -166,6 +167,14 @@ class ModelService:
         face restorer fails here, in one line, rather than on every request."""
         self.check_key(key)
         return self._part("model", key, lambda: self._face_model(key)).name
+
+    def default_weight(self, key: str) -> float:
+        """The fidelity weight model ``key`` runs at when a request gives none (its registry entry's),
+        without loading a zoo model; a custom file is read once (as the server does at start)."""
+        self.check_key(key)
+        if key == "custom":
+            return default_weight(getattr(self._part("model", key, lambda: self._face_model(key)).net, "config", None))
+        return default_weight(zoo.get_entry(key).config)
 
     def _detector(self, name: str) -> Built[FaceDetector]:
         return self._part("detector", name, lambda: build_detector(name, self.device, self.weights_dir, self.download))

@@ -170,11 +170,34 @@ def test_codeformer_matches_the_reference_at_every_fidelity():
     state, generator = maker.seeded_state(ref["keys"], ref["seed"])
     model = CodeFormer().eval()
     model.load_state_dict(state)
-    x = torch.rand(1, 3, 512, 512, generator=generator) * 2 - 1
+    x = maker.face_input(generator)
     with torch.no_grad():
-        for w, want in ref["outputs"].items():
-            got = maker.samples(model(x, float(w)))
-            assert max((got[k] - want[k]).abs().max().item() for k in want) < 1e-4, w
+        for key, want in ref["outputs"].items():
+            w, adain = float(key.split()[0]), key.endswith("adain")
+            got = maker.samples(model(x, w, adain=adain))
+            assert max((got[k] - want[k]).abs().max().item() for k in want) < 1e-4, key
+
+
+@pytest.mark.slow
+def test_the_pipeline_runs_codeformer_as_its_authors_do():
+    """Through Restorer.restore on an aligned face: the reference's net(x, w=w, adain=True) at w 0,
+    0.5 and 1 (the pipeline's weight is 1 - w), within 1e-4 (on [-1, 1], where the reference's output
+    stays in range; the pipeline clips to the image range)."""
+    from gfpgan_core import Restorer
+    from gfpgan_core.archs import CodeFormer
+
+    ref, maker = _codeformer_fixture()
+    state, generator = maker.seeded_state(ref["keys"], ref["seed"])
+    model = CodeFormer().eval()
+    model.load_state_dict(state)
+    x = maker.face_input(generator)
+    face = ((x[0].permute(1, 2, 0) + 1) / 2).numpy()  # the same pixels as an RGB image in [0, 1], exactly
+    restorer = Restorer(model, device="cpu")
+    for w in ("0.0", "0.5", "1.0"):
+        result = restorer.restore(face, aligned=True, upscale=1, weight=1 - float(w), upsample_background=False)
+        got = maker.samples(torch.from_numpy(result.picture.rgb).permute(2, 0, 1)[None] * 2 - 1)
+        want = ref["outputs"][f"{w} adain"]
+        assert max((got[k] - want[k].clamp(-1, 1)).abs().max().item() for k in want) < 1e-4, w
 
 
 def test_gfpganv1_keys_match_the_papers_checkpoint_and_are_recognised():
@@ -211,3 +234,4 @@ def test_each_registered_architecture_recognises_its_own_weights_and_no_others()
             state = spec.config().build().state_dict()
         assert [s.name for s in ARCHITECTURES if s.matches(state)] == [spec.name]
         assert detect_architecture(state) == spec.config()
+

@@ -372,6 +372,32 @@ def test_a_models_own_fidelity_control_replaces_the_blend():
     assert seen == [pytest.approx(0.7)] and np.allclose(out[0], 0.5)  # zeros in [-1, 1] is 0.5, unblended
 
 
+def test_a_call_without_a_weight_runs_each_model_at_its_own_default():
+    """CodeFormer's authors run it at w = 0.5 (weight 0.5); GFPGAN and RestoreFormer at full restoration."""
+    from conftest import IdentityRestorer
+    from gfpgan_core import Restorer
+    from gfpgan_core.archs import CodeFormerConfig
+
+    seen = []
+
+    class CodeFormerStandIn(IdentityRestorer):  # the registry knows it by its config
+        has_fidelity = True
+        config = CodeFormerConfig()
+
+        def restore_faces(self, x, noise=None, fidelity=None):
+            seen.append(fidelity)
+            return x
+
+    face = np.full((512, 512, 3), 0.5, np.float32)
+    restorer = Restorer(CodeFormerStandIn(), device="cpu")
+    assert restorer.default_weight == 0.5
+    restorer.restore(face, aligned=True, upscale=1)
+    restorer.restore(face, aligned=True, upscale=1, weight=1.0)
+    assert seen == [pytest.approx(0.5), pytest.approx(0.0)]
+    assert Restorer(IdentityRestorer(), device="cpu").default_weight == 1.0
+    assert RestoreOptions().weight is None
+
+
 def test_the_plan_restores_exactly_the_faces_the_run_restores(identity_restorer):
     """Restorer.plan decides the faces (limits, only-centre, the fallback threshold, max_faces) and the
     output size before restoring; restore() acts on that plan."""

@@ -293,3 +293,35 @@ def test_the_estimate_of_a_large_png_looks_at_a_thumbnail_and_agrees_with_the_ru
     assert max(seen[0].size) == settings.ESTIMATE_SIDE and seen[0].source_size == (group.width * 4, group.height * 4)
     _, result, _ = jobs.restore_photo(context, str(big), "custom", options, "yunet")
     assert _faces_announced(line) == len(result.faces) == 5, line
+
+
+def test_a_request_without_a_weight_runs_the_model_at_its_own_default(tmp_path, tiny_checkpoint, monkeypatch):
+    """/restore with weight null: CodeFormer (here a stand-in the registry knows by its config) gets its
+    authors' w = 0.5; the page's slider is told the same default."""
+    import torch
+
+    from conftest import IdentityRestorer
+    from gfpgan_core import Restorer
+    from gfpgan_core.archs import CodeFormerConfig
+    from gfpgan_core.service import ModelService
+
+    seen = []
+
+    class CodeFormerStandIn(IdentityRestorer):
+        has_fidelity = True
+        config = CodeFormerConfig()
+
+        def restore_faces(self, x, noise=None, fidelity=None):
+            seen.append(fidelity)
+            return torch.zeros_like(x)
+
+    service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
+    monkeypatch.setattr(service, "get", lambda *args, **kwargs: Restorer(CodeFormerStandIn(), device="cpu"))
+    context = jobs.Context(service)
+    face = tmp_path / "face.png"
+    Image.fromarray(np.full((512, 512, 3), 128, np.uint8)).save(face)
+    options = jobs.PageOptions("codeformer", rescale=1, weight=None, aligned=True, background=False)
+    jobs.restore_photo(context, str(face), "codeformer", options.restore_options(context.limits), "yunet")
+    assert seen == [pytest.approx(0.5)]
+    assert service.default_weight("codeformer") == 0.5 and service.default_weight("v1.4") == 1.0
+    assert service.default_weight("custom") == 1.0  # a GFPGAN file

@@ -149,3 +149,17 @@ def test_compare_in_the_browser(compare_server):
         assert "compared" in page.locator("#compare-summary").inner_text()
         caption = page.locator("#compare-faces .caption-label").first.inner_text()
         assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption
+
+
+def test_the_weight_slider_follows_the_chosen_models_own_default(app_url):
+    """The page opens with the default model's own weight (GFPGAN: 1); choosing CodeFormer moves the
+    slider to its authors' default (weight 0.5, its w 0.5) and says so."""
+    slider = "#weight input[type=range]"
+    with browser_page(app_url) as page:
+        page.wait_for_function(
+            f"document.querySelector({slider!r}) && document.querySelector({slider!r}).value === '1'"
+        )
+        page.locator("#model input").click()
+        page.get_by_role("option", name="codeformer").first.click()
+        page.wait_for_function(f"document.querySelector({slider!r}).value === '0.5'", timeout=10_000)
+        assert "codeformer's own default, 0.5" in page.locator("#weight").inner_text()

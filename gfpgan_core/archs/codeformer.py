@@ -6,6 +6,11 @@ Written for this project; module names follow the published ``codeformer.pth`` (
 v0.1.0), so it loads unchanged. The same function as the reference (``codeformer_arch.py`` and
 ``vqgan_arch.py`` of codeformer-pip 0.0.4): tests/fixtures/codeformer_parity.pth. The autoencoder's
 shape is fixed by the reference (512 px, 64 channels x (1, 2, 2, 4, 4, 8), attention at 16 px).
+
+The authors run it with ``adain=True`` (inference_codeformer.py, the official demo): the codebook's
+features take the mean and spread, per channel, of the degraded face's own encoded features before
+decoding, which carries the photo's colour and contrast into the restored face. The pipeline's call,
+:meth:`CodeFormer.restore_faces`, is that call.
 """
 
 from __future__ import annotations
@@ -131,6 +136,19 @@ class FuseBlock(nn.Module):
         return dec + w * (dec * self.scale(enc) + self.shift(enc))
 
 
+def match_statistics(features: torch.Tensor, like: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """``features`` with the per-channel mean and standard deviation of ``like`` (adaptive instance
+    normalisation); the variance is the unbiased one, plus ``eps``, as the reference computes it."""
+
+    def stats(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        flat = t.flatten(2)
+        return flat.mean(dim=2)[..., None, None], (flat.var(dim=2) + eps).sqrt()[..., None, None]
+
+    mean, std = stats(features)
+    target_mean, target_std = stats(like)
+    return (features - mean) / std * target_std + target_mean
+
+
 @dataclass(frozen=True)
 class CodeFormerConfig:
     dim_embd: int = 512
@@ -164,7 +182,9 @@ class CodeFormer(nn.Module):
         )
         self.fuse_convs_dict = nn.ModuleDict({size: FuseBlock(CHANNELS[size]) for size in cfg.connect_list})
 
-    def forward(self, x: torch.Tensor, w: float = 0.5) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, w: float = 0.5, adain: bool = False) -> torch.Tensor:
+        """The reference's ``net(x, w, adain)[0]``; ``adain``: renormalise the codebook's features to the
+        encoder's (see the module's docstring)."""
         taps = {ENCODER_TAP[size] for size in self.config.connect_list}
         encoded: dict[str, torch.Tensor] = {}
         for i, block in enumerate(self.encoder.blocks):
@@ -180,7 +200,10 @@ class CodeFormer(nn.Module):
         codes = torch.topk(torch.softmax(logits, dim=2), 1, dim=2)[1].view(-1)  # as the reference picks them
         # contiguous, as the reference: a permuted tensor sends the next convolution down another
         # oneDNN path, and the output moved by up to 5e-4 (with random weights); now it is bit-equal
+        encoded_face = x
         x = self.quantize.embedding.weight[codes].view(b, h, width, EMB_DIM).permute(0, 3, 1, 2).contiguous()
+        if adain:
+            x = match_statistics(x, encoded_face)
         fuse_at = {GENERATOR_FUSE[size] for size in self.config.connect_list}
         for i, block in enumerate(self.generator.blocks):
             x = block(x)
@@ -192,8 +215,9 @@ class CodeFormer(nn.Module):
     def restore_faces(
         self, x: torch.Tensor, noise: list[torch.Tensor] | None = None, fidelity: float | None = None
     ) -> torch.Tensor:
-        """The pipeline's interface: ``fidelity`` is CodeFormer's w (0.5 when not given, as its demo)."""
-        return self(x, 0.5 if fidelity is None else fidelity)
+        """The pipeline's interface, as the authors' inference script calls the network: ``fidelity`` is
+        CodeFormer's w (0.5 when not given, as its demo), with AdaIN."""
+        return self(x, 0.5 if fidelity is None else fidelity, adain=True)
 
 
 def infer_config(state: StateDict) -> CodeFormerConfig:
@@ -217,4 +241,5 @@ SPEC = ArchSpec(
     config=CodeFormerConfig,
     telltale_keys=("position_emb", "ft_layers.0.self_attn.in_proj_weight"),
     infer_config=infer_config,
+    default_weight=0.5,  # w = 0.5: inference_codeformer.py's and the official demo's default
 )

@@ -42,6 +42,11 @@ class ArchSpec(Generic[C]):
         config: its config class; ``config.build()`` makes the network.
         telltale_keys: tensors that only this architecture's weights hold, all of them.
         infer_config: the config from the tensors' shapes (may raise KeyError or IndexError).
+        default_weight: for a face restorer, the fidelity its authors' own tools run it at, as the
+            pipeline's weight (1: the full restoration; CodeFormer's demo and CLI use w = 0.5, which is
+            weight 0.5). A call that gives no weight gets this one.
+        recognises: for weights whose keys another architecture's also hold, what else tells them
+            apart (RestoreFormer++ from RestoreFormer); such a spec comes first in the registry.
     """
 
     name: str
@@ -49,9 +54,11 @@ class ArchSpec(Generic[C]):
     config: type[C]
     telltale_keys: tuple[str, ...]
     infer_config: Callable[[StateDict], C]
+    default_weight: float = 1.0
+    recognises: Callable[[StateDict], bool] | None = None
 
     def matches(self, state: StateDict) -> bool:
-        return all(key in state for key in self.telltale_keys)
+        return all(key in state for key in self.telltale_keys) and (self.recognises is None or self.recognises(state))
 
 
 def count_indices(state: StateDict, pattern: str) -> int:

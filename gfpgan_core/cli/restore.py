@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--weight",
         type=float,
         default=DEFAULTS.weight,
-        help="fidelity weight: 0 = input face, 1 = full restoration",
+        help="fidelity weight: 0 = input face, 1 = full restoration (default: the model's own, as its authors "
+        "run it; docs/models.md lists them)",
     )
     r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     r.add_argument("--aligned", action="store_true", help="inputs are aligned face crops (skip detection)")

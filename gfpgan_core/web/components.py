@@ -53,6 +53,9 @@ class OptionalSlider(Slider):
     def preprocess(self, payload):
         return None if payload is None else super().preprocess(payload)
 
+    def postprocess(self, value):
+        return None if value is None else super().postprocess(value)
+
 
 class Dropdown(_ValidatedInput, gr.Dropdown):
     @classmethod

@@ -87,6 +87,6 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
             events.calibrated, inputs=page.inputs.detector, outputs=page.inputs.threshold, **private
         )
         page.inputs.model_key.change(
-            lambda key: f"Model selected: **{key}**.", inputs=page.inputs.model_key, outputs=page.status, **private
+            events.model_chosen, inputs=page.inputs.model_key, outputs=[page.status, page.inputs.weight], **private
         )
-        page.blocks.load(events.status, outputs=page.status, **private)
+        page.blocks.load(events.loaded, outputs=[page.status, page.inputs.weight], **private)

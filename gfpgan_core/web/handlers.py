@@ -18,6 +18,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..archs.registry import default_weights_in_words
 from ..errors import GFPGANError
 from ..expressions import EXPRESSIONS
 from ..options import CALIBRATED_IN_WORDS
@@ -36,7 +37,7 @@ from .jobs import (
 )
 from .outputs import BatchResult, CompareResult, PageResult, cleared, values, write_summary
 from .settings import DEFAULTS
-from .text import status_line
+from .text import status_line, weight_info
 
 log = logging.getLogger(__name__)
 EndpointResult = PageResult | BatchResult | CompareResult
@@ -123,7 +124,9 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
     handler.__name__ = handler.__qualname__ = work.__name__
     handler.__module__ = work.__module__
     handler.__doc__ = (work.__doc__ or "").format(
-        calibrated=CALIBRATED_IN_WORDS, max_rescale=context.limits.max_rescale
+        calibrated=CALIBRATED_IN_WORDS,
+        max_rescale=context.limits.max_rescale,
+        default_weights=default_weights_in_words(),
     )
     handler.__signature__ = signature  # type: ignore[attr-defined]
     handler.__annotations__ = {"request": gr.Request}
@@ -137,7 +140,8 @@ def restore(job: Job, image_path: str | None, options: PageOptions) -> PageResul
         image_path: the photo: a file uploaded to this app (or, through MCP, a data: URL of the image).
         model_key: the restorer to use, one of the model names the app lists (e.g. "v1.4").
         rescale: how much larger the output is than the photo, from 1 to {max_rescale:g}.
-        weight: fidelity weight: 0 keeps each input face as it was, 1 applies the full restoration.
+        weight: fidelity weight: 0 keeps each input face as it was, 1 applies the full restoration;
+            null takes the model's own default, as its authors run it ({default_weights}).
         only_center_face: restore only the face nearest the centre of the photo.
         background: upscale the background with Real-ESRGAN when available (else Lanczos).
         detector: face detector: "auto", "retinaface" or "yunet".
@@ -187,9 +191,9 @@ def compare(
     job: Job,
     image_path: str | None,
     model_keys: Sequence[str] | None,
-    weight: float,
-    only_center_face: bool,
-    detector: str,
+    weight: float | None = None,
+    only_center_face: bool = DEFAULTS.only_center_face,
+    detector: str = "auto",
     threshold: float | None = None,
     aligned: bool = DEFAULTS.aligned,
 ) -> CompareResult:
@@ -198,7 +202,8 @@ def compare(
     Args:
         image_path: the photo, a file uploaded to this app.
         model_keys: the models to compare (two to four of the names the app lists).
-        weight: fidelity weight for every model (0 keeps the input face, 1 is full restoration).
+        weight: fidelity weight for every model (0 keeps the input face, 1 is full restoration); null:
+            each model's own default.
         only_center_face: compare only the face nearest the centre.
         detector: face detector: "auto", "retinaface" or "yunet".
         threshold: detection threshold (null: the detector's calibrated value).
@@ -238,6 +243,21 @@ class PageEvents:
             return self.context.service.detection_threshold(detector)
         except GFPGANError:
             return gr.update()
+
+    def model_chosen(self, key: str | None) -> tuple[str, dict]:
+        """A model chosen (or the page loaded with its default): the status line says so and the weight
+        slider moves to the model's own default, saying why (unchanged for a name the server lacks)."""
+        line = f"Model selected: **{key}**." if key else ""
+        try:
+            default = self.context.service.default_weight(key or "")
+        except GFPGANError:
+            return line, gr.update()
+        return line, gr.update(value=default, info=weight_info(key or "", default))
+
+    def loaded(self) -> tuple[str, dict]:
+        """The page opened: the status line, and the weight slider at the default model's own default."""
+        key = self.context.service.default_model()[0]
+        return self.status(), (self.model_chosen(key)[1] if key else gr.update())
 
     def stop(self, request: gr.Request) -> str:
         self.context.stops.ask(request.session_hash)

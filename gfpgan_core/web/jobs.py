@@ -154,7 +154,7 @@ class Job:
 def restore_options(
     limits: Limits,
     rescale: float,
-    weight: float,
+    weight: float | None,
     only_center_face: bool,
     background: bool,
     threshold: float | None,
@@ -164,7 +164,7 @@ def restore_options(
     """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
     return RestoreOptions(
         upscale=float(rescale),
-        weight=float(weight),
+        weight=None if weight is None else float(weight),  # None: the model's own
         only_center_face=bool(only_center_face),
         upsample_background=bool(background),
         aligned=bool(aligned),
@@ -184,10 +184,10 @@ class PageOptions:
 
     model_key: str | None
     rescale: float
-    weight: float
-    only_center_face: bool
-    background: bool
-    detector: str
+    weight: float | None = None  # the model's own default
+    only_center_face: bool = DEFAULTS.only_center_face
+    background: bool = DEFAULTS.upsample_background
+    detector: str = "auto"
     threshold: float | None = None
     aligned: bool = DEFAULTS.aligned
     output_format: str = "PNG"

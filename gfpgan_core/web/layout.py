@@ -139,7 +139,7 @@ class _PhotoAndOptions:
     image_path: PhotoInput
     model_key: Dropdown
     rescale: Slider
-    weight: Slider
+    weight: OptionalSlider
     only_center_face: Checkbox
     background: Checkbox
     detector: Radio
@@ -167,12 +167,10 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         choices=choices, value=facts.default_model, label="Model", elem_id="model", allow_custom_value=True
     )
     rescale = Slider(1, limits.max_rescale, value=DEFAULTS.upscale, step=RESCALE_STEP, label="Rescaling factor")
-    weight = Slider(
-        WEIGHT.low,
-        WEIGHT.high,
-        value=DEFAULTS.weight,
-        step=WEIGHT.step,
-        label="Fidelity weight (0 = keep the input face, 1 = full restoration)",
+    # no value of its own: the page sets the chosen model's default as it loads (events.py), and the
+    # API's default is null, the model's own
+    weight = OptionalSlider(
+        WEIGHT.low, WEIGHT.high, value=None, step=WEIGHT.step, label=text.WEIGHT_LABEL, elem_id="weight"
     )
     with gr.Accordion("Advanced", open=False):
         only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")

@@ -23,6 +23,14 @@ THRESHOLD_LABEL = (
     "Detection threshold (set to the detector's calibrated value; lower finds more faces; when none is found, "
     f"the page looks again at {FALLBACK_THRESHOLD:g})"
 )
+WEIGHT_LABEL = "Fidelity weight (0 = keep the input face, 1 = full restoration)"
+
+
+def weight_info(model_key: str, default: float) -> str:
+    """Where the weight slider starts for the chosen model, and why."""
+    return f"Set to {model_key}'s own default, {default:g}, as its authors run it; lower keeps more of the input face."
+
+
 EXPRESSIONS_LABEL = (
     "Read each face's expression, before and after (angry, disgust, fear, happy, sad, surprise, neutral)"
 )
