@@ -18,6 +18,9 @@ from .archs.spec import ArchConfig, StateDict
 from .errors import CheckpointError, first_line
 
 _WRAPPER_KEYS = ("params_ema", "params", "state_dict", "model", "net_g")
+# A Lightning module's state dict holds the network under its attribute's name, beside training-only
+# modules (RestoreFormer++.ckpt: the network under "vqvae.", its loss's discriminator under "loss.")
+_NETWORK_PREFIXES = ("vqvae.",)
 
 
 def unwrap_state_dict(obj: object, source: str = "checkpoint") -> StateDict:
@@ -28,7 +31,11 @@ def unwrap_state_dict(obj: object, source: str = "checkpoint") -> StateDict:
                 return unwrap_state_dict(obj[key], source)
     if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{source} holds no state dict of tensors (looked for {', '.join(_WRAPPER_KEYS)}).")
-    return {k[7:] if k.startswith("module.") else k: v for k, v in obj.items()}
+    state = {k[7:] if k.startswith("module.") else k: v for k, v in obj.items()}
+    for prefix in _NETWORK_PREFIXES:
+        if any(k.startswith(prefix) for k in state):
+            return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    return state
 
 
 def read_state_dict(path: str | os.PathLike) -> StateDict:

@@ -139,7 +139,7 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    known = r"known: GFPGANv1Clean, RestoreFormer, CodeFormer, GFPGANv1, SRVGGNetCompact\."
+    known = r"known: GFPGANv1Clean, RestoreFormer\+\+, RestoreFormer, CodeFormer, GFPGANv1, SRVGGNetCompact\."
     with pytest.raises(CheckpointError, match=known):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})
 
@@ -235,3 +235,39 @@ def test_each_registered_architecture_recognises_its_own_weights_and_no_others()
         assert [s.name for s in ARCHITECTURES if s.matches(state)] == [spec.name]
         assert detect_architecture(state) == spec.config()
 
+
+def test_restoreformer_pp_matches_the_reference_and_is_told_from_restoreformer():
+    """A small network of the published kind (decoder attending at 16 and 32 px, 4 heads), seeded random
+    weights: the reference's output within 1e-4; the published key layout is recognised as
+    RestoreFormer++ (not RestoreFormer, whose keys it also holds) with the published config."""
+    from gfpgan_core.archs import RestoreFormerPlusPlusConfig
+
+    ref = torch.load(need(FIXTURES / "restoreformer_pp_parity_128.pth"), weights_only=True)
+    config = detect_architecture(ref["params"])
+    expected = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
+    assert config == RestoreFormerPlusPlusConfig(**expected)
+    model = config.build().eval()
+    model.load_state_dict(ref["params"])
+    with torch.no_grad():
+        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+    full = json.loads(need(FIXTURES / "restoreformer_pp_512_keys.json").read_text())["keys"]
+    published = detect_architecture({k: torch.empty(v) for k, v in full.items()})
+    assert published == RestoreFormerPlusPlusConfig()
+    assert {k: list(v.shape) for k, v in published.build().state_dict().items()} == full
+
+
+def test_restoreformer_pp_loads_from_its_lightning_checkpoint_without_naming_it(tmp_path):
+    """RestoreFormer++.ckpt keeps the network under state_dict with a "vqvae." prefix, beside training-only
+    modules (its loss's discriminator) and Lightning's bookkeeping: given by path, it loads as itself."""
+    from gfpgan_core import Restorer
+    from gfpgan_core.archs import RestoreFormerPlusPlusConfig
+
+    ref = torch.load(need(FIXTURES / "restoreformer_pp_parity_128.pth"), weights_only=True)
+    state = {f"vqvae.{k}": v for k, v in ref["params"].items()}
+    state["loss.discriminator.main.0.weight"] = torch.zeros(4, 3, 4, 4)
+    ckpt = tmp_path / "RestoreFormer++.ckpt"
+    torch.save({"epoch": 1, "global_step": 10, "state_dict": state}, ckpt)
+    restorer = Restorer.from_pretrained(ckpt, device="cpu", download=False, runtime="torch")
+    assert isinstance(restorer.model.config, RestoreFormerPlusPlusConfig)
+    with torch.no_grad():
+        assert (restorer.model(ref["input"]) - ref["output"]).abs().max() < 1e-4

@@ -266,17 +266,23 @@ def test_expressions_are_written_beside_the_outputs(tmp_path, tiny_checkpoint):
     [
         ("v1", "GFPGANv1.pth", "GFPGANv1", ("1",)),
         ("restoreformer", "RestoreFormer.pth", "RestoreFormer", ("1",)),
+        ("restoreformer++", "RestoreFormer++.ckpt", "RestoreFormerPlusPlus", ("1",)),
         ("codeformer", "codeformer.pth", "CodeFormer", ("0.5", "1")),
     ],
 )
 def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, name, filename, arch, weights):
     """`-m NAME [-w W]` with the release's file (random weights, its key layout) in the weights folder;
-    for CodeFormer the fidelity weight reaches the model."""
+    for CodeFormer the fidelity weight reaches the model. RestoreFormer++'s release is a Lightning
+    checkpoint (the network under state_dict's "vqvae.")."""
     import torch
 
     folder = tmp_path / "weights"
     folder.mkdir()
-    torch.save({"params_ema": published_layout(arch)}, folder / filename)
+    state = published_layout(arch)
+    if filename.endswith(".ckpt"):
+        torch.save({"epoch": 1, "state_dict": {f"vqvae.{k}": v for k, v in state.items()}}, folder / filename)
+    else:
+        torch.save({"params_ema": state}, folder / filename)
     photo = REPO / "examples" / "astronaut_degraded.jpg"
     faces = {}
     for w in weights:

@@ -8,6 +8,7 @@ from .codeformer import CodeFormer, CodeFormerConfig
 from .gfpganv1 import GFPGANv1, GFPGANv1Config
 from .gfpganv1_clean import GFPGANConfig, GFPGANv1Clean, StyleGAN2GeneratorCSFT
 from .restoreformer import RestoreFormer, RestoreFormerConfig
+from .restoreformer_pp import RestoreFormerPlusPlusConfig
 from .srvgg import SRVGGConfig, SRVGGNetCompact
 from .stylegan2_clean import StyleGAN2GeneratorClean
 
@@ -34,6 +35,7 @@ __all__ = [
     "GFPGANv1Config",
     "RestoreFormer",
     "RestoreFormerConfig",
+    "RestoreFormerPlusPlusConfig",
     "SRVGGConfig",
     "SRVGGNetCompact",
     "StyleGAN2GeneratorCSFT",

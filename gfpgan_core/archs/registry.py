@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from . import codeformer, gfpganv1, gfpganv1_clean, restoreformer, srvgg
+from . import codeformer, gfpganv1, gfpganv1_clean, restoreformer, restoreformer_pp, srvgg
 from .spec import FACE_RESTORER, ArchSpec
 
 ARCHITECTURES: tuple[ArchSpec, ...] = (
     gfpganv1_clean.SPEC,
+    restoreformer_pp.SPEC,  # before RestoreFormer: its weights hold all of RestoreFormer's telltale keys
     restoreformer.SPEC,
     codeformer.SPEC,
     gfpganv1.SPEC,

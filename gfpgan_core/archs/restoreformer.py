@@ -8,13 +8,17 @@ GFPGAN v1.3.4 release), so it loads unchanged. The same function as the referenc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices
+
+C = TypeVar("C", bound="RestoreFormerConfig")
 
 
 def swish(x: torch.Tensor) -> torch.Tensor:
@@ -130,6 +134,9 @@ class RestoreFormerConfig:
     resolution: int = 512
     z_channels: int = 256
     head_size: int = 8
+    # where the decoder attends from the encoder's features: RestoreFormer at the lowest level only,
+    # RestoreFormer++ at 16 and 32 px (its "multi-scale" cross-attention)
+    decoder_attn_resolutions: tuple[int, ...] = (16,)
 
     def build(self) -> RestoreFormer:
         return RestoreFormer(self)
@@ -157,15 +164,20 @@ class Encoder(nn.Module):
         self.norm_out = group_norm(channels)
         self.conv_out = nn.Conv2d(channels, cfg.z_channels, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """(the latent, the features the decoder attends from: keyed by the decoder level that uses them)."""
+    def forward(self, x: torch.Tensor, attended: tuple[int, ...] = ()) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(the latent, the features the decoder attends from: keyed by the decoder level that uses
+        them). ``attended``: the levels, other than the last, whose output (before downsampling) the
+        decoder attends from (the reference's ``block_i``)."""
         h = self.conv_in(x)
-        for level in self.down:
+        features = {}
+        for i, level in enumerate(self.down):
             h = level(h)
+            if i in attended:
+                features[f"level_{i}"] = h
             if (downsample := getattr(level, "downsample", None)) is not None:
                 h = downsample(h)
         h = self.mid.block_1(h)
-        features = {"last_level": h}  # what the decoder's lowest level attends from (the reference's "block_N_atten")
+        features["last_level"] = h  # what the decoder's lowest level attends from (the reference's "block_N_atten")
         h = self.mid.block_2(self.mid.attn_1(h))
         features["mid"] = h
         return self.conv_out(swish(self.norm_out(h))), features
@@ -184,7 +196,7 @@ class Decoder(nn.Module):
             for _ in range(cfg.num_res_blocks + 1):
                 blocks.append(ResnetBlock(channels, cfg.ch * cfg.ch_mult[i]))
                 channels = cfg.ch * cfg.ch_mult[i]
-                if res in cfg.attn_resolutions:
+                if res in cfg.decoder_attn_resolutions:
                     attn.append(MultiHeadAttention(channels, cfg.head_size))
             level = Level(blocks, attn)
             if i != 0:
@@ -201,8 +213,7 @@ class Decoder(nn.Module):
         last = len(self.up) - 1
         for i in reversed(range(len(self.up))):
             level = self.up[i]
-            # the encoder's features exist for the lowest level only (the reference has no others)
-            h = level(h, features["last_level"] if i == last else None)
+            h = level(h, features["last_level"] if i == last else features.get(f"level_{i}"))
             if (upsample := getattr(level, "upsample", None)) is not None:
                 h = upsample(h)
         return self.conv_out(swish(self.norm_out(h)))
@@ -238,8 +249,15 @@ class RestoreFormer(nn.Module):
         self.post_quant_conv = nn.Conv2d(self.config.embed_dim, self.config.z_channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z, features = self.encoder(x)
+        z, features = self.encoder(x, self.attended_levels)
         return self.decoder(self.post_quant_conv(self.quantize(self.quant_conv(z))), features)
+
+    @property
+    def attended_levels(self) -> tuple[int, ...]:
+        """The encoder levels, other than the last, the decoder attends from (none for RestoreFormer)."""
+        cfg = self.config
+        levels = range(len(cfg.ch_mult) - 1)
+        return tuple(i for i in levels if cfg.resolution // 2**i in cfg.decoder_attn_resolutions)
 
     def restore_faces(
         self, x: torch.Tensor, noise: list[torch.Tensor] | None = None, fidelity: float | None = None
@@ -248,24 +266,37 @@ class RestoreFormer(nn.Module):
         return self(x)
 
 
-def infer_config(state: StateDict) -> RestoreFormerConfig:
-    """RestoreFormer's shape from its tensors. Two facts are not in the weights and take the published
-    values: attention sits at 16 x 16 (the lowest level), and 8 heads."""
+def attention_resolutions(state: StateDict, part: str, resolution: int) -> tuple[int, ...]:
+    """The resolutions at which ``part`` ("encoder" or "decoder") has attention, from its keys."""
+    levels = {int(m.group(1)) for k in state if (m := re.match(rf"{part}\.(?:down|up)\.(\d+)\.attn\.", k))}
+    return tuple(sorted(resolution // 2**i for i in levels))
+
+
+def infer_shape(state: StateDict, config: type[C], head_size: int) -> C:
+    """A RestoreFormer-family network's shape from its tensors; the number of heads is not in the
+    weights and is the caller's (the published value). The lowest level is 16 x 16 in both."""
     n_embed, embed_dim = state["quantize.embedding.weight"].shape
     ch = state["encoder.conv_in.weight"].shape[0]
     levels = count_indices(state, r"encoder\.down\.(\d+)\.")
     ch_mult = tuple(state[f"encoder.down.{i}.block.0.conv1.weight"].shape[0] // ch for i in range(levels))
-    return RestoreFormerConfig(
+    resolution = 16 * 2 ** (levels - 1)
+    return config(
         n_embed=n_embed,
         embed_dim=embed_dim,
         ch=ch,
         ch_mult=ch_mult,
         num_res_blocks=count_indices(state, r"encoder\.down\.0\.block\.(\d+)\."),
-        attn_resolutions=(16,),
-        resolution=16 * 2 ** (levels - 1),
+        attn_resolutions=attention_resolutions(state, "encoder", resolution) or (16,),
+        resolution=resolution,
         z_channels=state["encoder.conv_out.weight"].shape[0],
-        head_size=8,
+        head_size=head_size,
+        decoder_attn_resolutions=attention_resolutions(state, "decoder", resolution) or (16,),
     )
+
+
+def infer_config(state: StateDict) -> RestoreFormerConfig:
+    """RestoreFormer's shape from its tensors, with its published 8 heads."""
+    return infer_shape(state, RestoreFormerConfig, head_size=8)
 
 
 SPEC = ArchSpec(
