@@ -51,6 +51,11 @@ class RestoreOptions:
             move towards the StyleGAN prior, i.e. *away* from the input, so blending is the control
             that means what users expect.) A model with its own fidelity input (CodeFormer's w, where
             1 is the most faithful) gets ``1 - weight`` through it instead.
+        blend: how much of the restored face replaces the original in the final photo, in [0, 1]
+            (FaceFusion's face-enhancer blend): the paste-back masks are scaled by it. 1 (the default)
+            pastes the restored faces whole; 0 gives back the photo (upscaled) untouched. Unlike
+            ``weight`` (fidelity, in the aligned crop, a model's own control where it has one), blend
+            acts in the photo and means the same for every model.
         only_center_face: restore only the face nearest the image centre.
         aligned: the input is already an FFHQ-aligned face crop; detection and paste-back are skipped.
         min_face_size: leave faces whose box side is under this many pixels as they are (with a note).
@@ -79,6 +84,7 @@ class RestoreOptions:
 
     upscale: float = 2.0
     weight: float | None = None
+    blend: float = 1.0
     only_center_face: bool = False
     aligned: bool = False
     min_face_size: float = 16.0
@@ -99,6 +105,7 @@ class RestoreOptions:
         checks = [
             (1 <= self.upscale <= MAX_UPSCALE, f"upscale must be between 1 and {MAX_UPSCALE:g}, not {self.upscale}"),
             (self.weight is None or 0 <= self.weight <= 1, f"weight must be between 0 and 1, not {self.weight}"),
+            (0 <= self.blend <= 1, f"blend must be between 0 and 1, not {self.blend}"),
             (
                 self.detection_threshold is None or 0 <= self.detection_threshold <= 1,
                 f"detection_threshold must be between 0 and 1, not {self.detection_threshold}",

@@ -312,7 +312,7 @@ class Restorer:
         faces, crops, matrices = req.stage("align", self._align, pic, plan.faces, opts, req.notes)
         restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
         canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
-        picture = req.stage("paste", self._paste, pic, canvas, restored, matrices)
+        picture = req.stage("paste", self._paste, pic, canvas, restored, matrices, opts.blend)
         records = [
             RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, to_uint8(c), to_uint8(r))
             for f, c, r in zip(faces, crops, restored, strict=True)
@@ -346,6 +346,9 @@ class Restorer:
         crop = req.stage("align", resize_to, pic.rgb, self.crop_size, cv2.INTER_LINEAR)
         restored = req.stage("restore", self._restore_faces, [crop], replace(opts, batch_size=1), gray, steps=True)[0]
         out = req.stage("upsample", resize, restored, output_size((w, h), scale))
+        if opts.blend < 1.0:  # the photo is the face: blend it whole
+            original = resize(pic.rgb, output_size((w, h), scale))
+            out = original if opts.blend == 0 else opts.blend * out + (1.0 - opts.blend) * original
         landmarks = template_for(self.crop_size) * np.array([w / self.crop_size, h / self.crop_size])
         face = RestoredFace(
             np.array([0, 0, w, h], np.float32), landmarks.astype(np.float32), 1.0, to_uint8(crop), to_uint8(restored)
@@ -449,12 +452,19 @@ class Restorer:
         return _gray3(canvas) if gray and use_network else canvas
 
     def _paste(
-        self, pic: Picture, canvas: np.ndarray, restored: list[np.ndarray], matrices: list[np.ndarray]
+        self,
+        pic: Picture,
+        canvas: np.ndarray,
+        restored: list[np.ndarray],
+        matrices: list[np.ndarray],
+        blend: float = 1.0,
     ) -> Picture:
+        """The restored faces pasted onto the canvas, their masks scaled by ``blend`` (0: none pasted)."""
         to_input = canvas_to_input(pic.size, (canvas.shape[1], canvas.shape[0]))
         patches = [
-            FacePatch(crop=r, mask=m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_input)[:2])
+            FacePatch(crop=r, mask=m * blend if blend != 1.0 else m, matrix=(np.vstack([M, [0, 0, 1]]) @ to_input)[:2])
             for r, m, M in zip(restored, self._masks(restored), matrices, strict=True)
+            if blend > 0
         ]
         # In place only into a canvas this call made: at 1x without the network the canvas is the
         # caller's own picture, which must come back untouched.

@@ -422,3 +422,20 @@ def test_the_plan_restores_exactly_the_faces_the_run_restores(identity_restorer)
         assert set(plan.notes) <= set(result.notes)
         counts.append(plan.faces_to_restore)
     assert counts[0] >= 2 and counts[1:] == [1, 1, counts[3], 0, 1] and counts[3] >= 1
+
+
+@pytest.mark.parametrize("aligned", [False, True])
+def test_blend_zero_gives_the_photo_back_exactly_and_one_is_the_full_paste(tiny_restorer, aligned):
+    """Blend scales the paste-back: 0 leaves the photo as it was (at 1x, no background network), 1 is
+    the restoration as it always was, and between them the faces are part restored."""
+    photo = read_image(photos("photos", 1)[0]) if not aligned else read_image(photos("hq_photos", 1)[0])
+    options = {"upscale": 1, "upsample_background": False, "aligned": aligned}
+    untouched = tiny_restorer.restore(photo, blend=0.0, **options)
+    assert (untouched.faces or aligned) and np.array_equal(untouched.picture.rgb, photo.rgb)
+    full = tiny_restorer.restore(photo, **options)
+    assert np.array_equal(tiny_restorer.restore(photo, blend=1.0, **options).picture.rgb, full.picture.rgb)
+    half = tiny_restorer.restore(photo, blend=0.5, **options).picture.rgb
+    changed = np.abs(full.picture.rgb - photo.rgb) > 1e-3
+    assert changed.any()
+    ratio = (half - photo.rgb)[changed] / (full.picture.rgb - photo.rgb)[changed]
+    assert 0.0 < float(np.median(ratio)) < 1.0

@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="fidelity weight: 0 = input face, 1 = full restoration (default: the model's own, as its authors "
         "run it; docs/models.md lists them)",
     )
+    r.add_argument(
+        "--blend",
+        type=float,
+        default=DEFAULTS.blend,
+        help="how much of each restored face replaces the original in the photo: 0 = none, 1 = all (default)",
+    )
     r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     r.add_argument("--aligned", action="store_true", help="inputs are aligned face crops (skip detection)")
     r.add_argument("--bg-upsampler", default="auto", choices=UPSAMPLERS, help="background upsampler")
@@ -144,6 +150,7 @@ def _options(args: argparse.Namespace) -> RestoreOptions:
     return RestoreOptions(
         upscale=args.upscale,
         weight=args.weight,
+        blend=args.blend,
         only_center_face=args.only_center_face,
         aligned=args.aligned,
         min_face_size=args.min_face_size,
