@@ -119,6 +119,8 @@ class Restorer:
         self.dtype = self.dtype_for(self.half)
         self.model = model.to(self.device, self.dtype).eval().requires_grad_(False)
         self.crop_size = int(getattr(model, "out_size", 512))
+        # the five points its crops are aligned to, at 512 px: the model's own (GPEN's) or FFHQ's (None)
+        self.face_template: np.ndarray | None = getattr(model, "face_template_512", None)
         # What runs the plain call (stored noise, no fidelity input); torch when none is given.
         self.runner: FaceRunner = runner if runner is not None else TorchRunner(self.model)
         self.detector = detector if detector is not None else YuNetDetector()
@@ -349,7 +351,9 @@ class Restorer:
         if opts.blend < 1.0:  # the photo is the face: blend it whole
             original = resize(pic.rgb, output_size((w, h), scale))
             out = original if opts.blend == 0 else opts.blend * out + (1.0 - opts.blend) * original
-        landmarks = template_for(self.crop_size) * np.array([w / self.crop_size, h / self.crop_size])
+        landmarks = template_for(self.crop_size, self.face_template) * np.array(
+            [w / self.crop_size, h / self.crop_size]
+        )
         face = RestoredFace(
             np.array([0, 0, w, h], np.float32), landmarks.astype(np.float32), 1.0, to_uint8(crop), to_uint8(restored)
         )
@@ -428,7 +432,7 @@ class Restorer:
         kept, crops, matrices = [], [], []
         for face in faces:
             try:
-                crop, matrix = align_face(pic.rgb, face.landmarks, self.crop_size, opts.alignment)
+                crop, matrix = align_face(pic.rgb, face.landmarks, self.crop_size, opts.alignment, self.face_template)
             except LandmarkError:
                 notes.append(f"A face at ({face.box[0]:.0f}, {face.box[1]:.0f}) was skipped: its landmarks coincide.")
                 continue

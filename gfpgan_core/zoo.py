@@ -34,6 +34,7 @@ from .archs import (
     CodeFormerConfig,
     GFPGANConfig,
     GFPGANv1Config,
+    GPENConfig,
     RestoreFormerConfig,
     RestoreFormerPlusPlusConfig,
     SRVGGConfig,
@@ -68,6 +69,9 @@ class ZooEntry:
     config: ArchConfig | None = None
     aliases: tuple[str, ...] = field(default=())
     bundled: bool = False  # shipped inside the package (small models only)
+    # weights whose terms of use are unclear: fetched only when named (never by --all, never a default)
+    by_name_only: bool = False
+    licence: str = ""  # the weights' terms, when they are not the code's open licence
 
     def download_command(self) -> str:
         return command(f"download {self.name}")
@@ -110,6 +114,8 @@ def _installed() -> bool:
 
 _GFPGAN_512 = GFPGANConfig()  # v1.2, v1.3 and v1.4 share the architecture
 _GH_GFPGAN = "https://github.com/TencentARC/GFPGAN/releases/download"
+# GPEN's README said "academic and non-commercial use only" until early 2026; it now states no licence
+_GPEN_TERMS = "Weights of unclear terms (once academic and non-commercial use only; no licence stated now)"
 _GH_FACEXLIB = "https://github.com/xinntao/facexlib/releases/download"
 
 ZOO: dict[str, ZooEntry] = {
@@ -198,6 +204,24 @@ ZOO: dict[str, ZooEntry] = {
             # no public source states this file's sha256 (searched: model lists, download managers); the
             # download is checked for its announced length, and its sha256 is pinned on first download
             config=CodeFormerConfig(),
+        ),
+        *(
+            ZooEntry(
+                name=f"gpen-bfr-{size}",
+                filename=f"GPEN-BFR-{size}.pth",
+                kind="restorer",
+                description=(
+                    f"GPEN-BFR-{size} (CVPR 2021): a StyleGAN2 prior fed the degraded face's features at every "
+                    f"scale; strong detail, aligned at {size} px to its own template. {_GPEN_TERMS}"
+                ),
+                url=f"https://public-vigen-video.oss-cn-shanghai.aliyuncs.com/robin/models/GPEN-BFR-{size}.pth",
+                # yangxy/GPEN's README links these; no public sha256: pinned on first download
+                config=GPENConfig(size=size, channel_multiplier=multiplier, narrow=narrow),
+                aliases=(f"gpen-{size}", f"gpen_bfr_{size}"),
+                by_name_only=True,
+                licence=_GPEN_TERMS,
+            )
+            for size, multiplier, narrow in ((512, 2, 1.0), (256, 1, 0.5))
         ),
         ZooEntry(
             name="realesr-general-x4v3",

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 
@@ -139,7 +140,7 @@ def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights(
 def test_an_unknown_architecture_names_the_known_ones():
     from gfpgan_core.errors import CheckpointError
 
-    known = r"known: GFPGANv1Clean, RestoreFormer\+\+, RestoreFormer, CodeFormer, GFPGANv1, SRVGGNetCompact\."
+    known = r"known: GFPGANv1Clean, RestoreFormer\+\+, RestoreFormer, CodeFormer, GFPGANv1, GPEN, SRVGGNetCompact\."
     with pytest.raises(CheckpointError, match=known):
         detect_architecture({"some.other.net.weight": torch.zeros(1)})
 
@@ -271,3 +272,48 @@ def test_restoreformer_pp_loads_from_its_lightning_checkpoint_without_naming_it(
     assert isinstance(restorer.model.config, RestoreFormerPlusPlusConfig)
     with torch.no_grad():
         assert (restorer.model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+
+
+def test_gpen_matches_the_reference_and_each_published_size_is_recognised():
+    """A small GPEN (64 px, seeded random weights): the reference's output (its CPU path) within 1e-5;
+    GPEN-BFR-512 and -256's published layouts, and a 1024 one, recognised with their configs."""
+    from gfpgan_core.archs import GPENConfig
+
+    ref = torch.load(need(FIXTURES / "gpen_parity_64.pth"), weights_only=True)
+    config = detect_architecture(ref["params"])
+    assert config == GPENConfig(**ref["config"])
+    model = config.build().eval()
+    model.load_state_dict(ref["params"])
+    with torch.no_grad():
+        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-5
+    for name, expected in (
+        ("gpen_bfr_512", GPENConfig()),
+        ("gpen_bfr_256", GPENConfig(size=256, channel_multiplier=1, narrow=0.5)),
+    ):
+        keys = json.loads(need(FIXTURES / f"{name}_keys.json").read_text())["keys"]
+        assert detect_architecture({k: torch.empty(v) for k, v in keys.items()}) == expected, name
+    with torch.device("meta"):
+        big = GPENConfig(size=1024, channel_multiplier=2, narrow=1.0).build().state_dict()
+    assert detect_architecture(big) == GPENConfig(size=1024)
+
+
+def test_a_model_with_a_face_template_of_its_own_gets_its_crops_aligned_to_it():
+    """GPEN's crops hold the face as its authors' template does, at the model's own size (a 256 model
+    aligned at 256, not a 512 crop squeezed)."""
+    from gfpgan_core import Restorer
+    from gfpgan_core.archs import GPENConfig
+    from gfpgan_core.archs.gpen import GPEN_TEMPLATE_512
+    from gfpgan_core.faces import align_face
+
+    rng = np.random.default_rng(0)
+    photo = rng.random((400, 300, 3)).astype(np.float32)
+    landmarks = GPEN_TEMPLATE_512 * 0.4 + np.array([40.0, 60.0])  # a face somewhere in the photo
+    crop, matrix = align_face(photo, landmarks, 256, template_512=GPEN_TEMPLATE_512)
+    mapped = np.hstack([landmarks, np.ones((5, 1))]) @ matrix.T
+    assert crop.shape == (256, 256, 3)
+    assert np.abs(mapped - GPEN_TEMPLATE_512 * 0.5).max() < 1e-6  # onto GPEN's points, at 256
+    ffhq = np.hstack([landmarks, np.ones((5, 1))]) @ align_face(photo, landmarks, 256)[1].T
+    eyes = [np.linalg.norm(points[1] - points[0]) for points in (mapped, ffhq)]
+    assert eyes[0] < 0.92 * eyes[1]  # GPEN's crop holds the face about 10% smaller than FFHQ's
+    restorer = Restorer(GPENConfig(size=256, channel_multiplier=1, narrow=0.5).build(), device="cpu")
+    assert restorer.crop_size == 256 and restorer.face_template is GPEN_TEMPLATE_512

@@ -267,6 +267,7 @@ def test_expressions_are_written_beside_the_outputs(tmp_path, tiny_checkpoint):
         ("v1", "GFPGANv1.pth", "GFPGANv1", ("1",)),
         ("restoreformer", "RestoreFormer.pth", "RestoreFormer", ("1",)),
         ("restoreformer++", "RestoreFormer++.ckpt", "RestoreFormerPlusPlus", ("1",)),
+        ("gpen-bfr-512", "GPEN-BFR-512.pth", "GPEN", ("1",)),
         ("codeformer", "codeformer.pth", "CodeFormer", ("0.5", "1")),
     ],
 )
@@ -279,7 +280,9 @@ def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, nam
     folder = tmp_path / "weights"
     folder.mkdir()
     state = published_layout(arch)
-    if filename.endswith(".ckpt"):
+    if arch == "GPEN":  # a bare state dict, as yangxy/GPEN publishes it
+        torch.save(state, folder / filename)
+    elif filename.endswith(".ckpt"):
         torch.save({"epoch": 1, "state_dict": {f"vqvae.{k}": v for k, v in state.items()}}, folder / filename)
     else:
         torch.save({"params_ema": state}, folder / filename)
@@ -409,3 +412,32 @@ def test_inputs_sharing_a_name_get_outputs_of_their_own(tmp_path, tiny_checkpoin
     assert sorted(p.name for p in (out / "restored_imgs").iterdir()) == ["photo_jpg.png", "photo_png.png"]
     crops = sorted(p.name for p in (out / "restored_faces").iterdir())
     assert crops and {c.rsplit("_", 1)[0] for c in crops} == {"photo_jpg", "photo_png"}
+
+
+def test_download_all_fetches_no_weights_of_unclear_terms(monkeypatch, caplog):
+    """GPEN's weights are fetched only when named: `download --all` passes them over, saying how."""
+    import argparse
+    import logging
+
+    from gfpgan_core import zoo
+    from gfpgan_core.cli import download
+
+    fetched = []
+    monkeypatch.setattr(zoo, "ensure_weights", lambda entry, folder=None: fetched.append(entry.name) or entry.filename)
+
+    def args(**given):
+        return argparse.Namespace(
+            **{"all": False, "names": [], "source": None, "weights_dir": None, "list": False, **given}
+        )
+
+    with caplog.at_level(logging.INFO):
+        assert download.run(args(all=True)) == 0
+    assert "v1.4" in fetched and "codeformer" in fetched
+    assert not any(name.startswith("gpen") for name in fetched)
+    assert "gpen-bfr-512: skipped by --all" in caplog.text and "`download gpen-bfr-512` fetches it" in caplog.text
+    fetched.clear()
+    assert (
+        download.run(argparse.Namespace(all=False, names=["gpen-bfr-256"], source=None, weights_dir=None, list=False))
+        == 0
+    )
+    assert fetched == ["gpen-bfr-256"]

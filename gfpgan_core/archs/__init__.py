@@ -7,6 +7,7 @@ import torch
 from .codeformer import CodeFormer, CodeFormerConfig
 from .gfpganv1 import GFPGANv1, GFPGANv1Config
 from .gfpganv1_clean import GFPGANConfig, GFPGANv1Clean, StyleGAN2GeneratorCSFT
+from .gpen import GPEN, GPENConfig
 from .restoreformer import RestoreFormer, RestoreFormerConfig
 from .restoreformer_pp import RestoreFormerPlusPlusConfig
 from .srvgg import SRVGGConfig, SRVGGNetCompact
@@ -26,6 +27,7 @@ class FaceRestorerModel(Protocol):
 
 
 __all__ = [
+    "GPEN",
     "CodeFormer",
     "CodeFormerConfig",
     "FaceRestorerModel",
@@ -33,6 +35,7 @@ __all__ = [
     "GFPGANv1",
     "GFPGANv1Clean",
     "GFPGANv1Config",
+    "GPENConfig",
     "RestoreFormer",
     "RestoreFormerConfig",
     "RestoreFormerPlusPlusConfig",

@@ -47,27 +47,28 @@ def upfirdn2d(
 
 
 class FirFilter(nn.Module):
-    """The FIR low-pass around a stride-2 convolution (``UpFirDnSmooth``) or a skip upsampling."""
+    """The FIR low-pass around a stride-2 convolution (``UpFirDnSmooth``) or a skip upsampling.
+    ``persistent``: the kernel is saved with the weights (rosinality's layout, which GPEN publishes)."""
 
     kernel: torch.Tensor
 
-    def __init__(self, pad: tuple[int, int], scale: float = 1.0, up: int = 1) -> None:
+    def __init__(self, pad: tuple[int, int], scale: float = 1.0, up: int = 1, persistent: bool = False) -> None:
         super().__init__()
         self.pad, self.up = pad, up
-        self.register_buffer("kernel", fir_kernel(scale), persistent=False)
+        self.register_buffer("kernel", fir_kernel(scale), persistent=persistent)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upfirdn2d(x, self.kernel, up=self.up, pad=self.pad)
 
 
-def smooth_for(kernel_size: int, upsample: bool) -> FirFilter:
+def smooth_for(kernel_size: int, upsample: bool, persistent: bool = False) -> FirFilter:
     """The filter StyleGAN2 puts after a transposed (up) or before a strided (down) convolution."""
     taps = len(KERNEL_1D)
     if upsample:
         p = (taps - 2) - (kernel_size - 1)
-        return FirFilter(((p + 1) // 2 + 1, p // 2 + 1), scale=4.0)
+        return FirFilter(((p + 1) // 2 + 1, p // 2 + 1), scale=4.0, persistent=persistent)
     p = (taps - 2) + (kernel_size - 1)
-    return FirFilter(((p + 1) // 2, p // 2))
+    return FirFilter(((p + 1) // 2, p // 2), persistent=persistent)
 
 
 def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, slope: float = 0.2) -> torch.Tensor:
@@ -121,9 +122,16 @@ class ConvLayer(nn.Sequential):
     """[FIR filter,] equalised convolution (stride 2 when downsampling), [fused or scaled leaky ReLU]."""
 
     def __init__(
-        self, cin: int, cout: int, k: int, downsample: bool = False, bias: bool = True, activate: bool = True
+        self,
+        cin: int,
+        cout: int,
+        k: int,
+        downsample: bool = False,
+        bias: bool = True,
+        activate: bool = True,
+        persistent: bool = False,
     ) -> None:
-        layers: list[nn.Module] = [smooth_for(k, upsample=False)] if downsample else []
+        layers: list[nn.Module] = [smooth_for(k, upsample=False, persistent=persistent)] if downsample else []
         layers.append(
             EqualConv2d(
                 cin,
@@ -180,15 +188,23 @@ class ModulatedConv2d(nn.Module):
     """StyleGAN2's modulated convolution; upsampling by a stride-2 transposed convolution then the FIR filter."""
 
     def __init__(
-        self, cin: int, cout: int, k: int, style_dim: int, demodulate: bool = True, upsample: bool = False
+        self,
+        cin: int,
+        cout: int,
+        k: int,
+        style_dim: int,
+        demodulate: bool = True,
+        upsample: bool = False,
+        filter_name: str = "smooth",  # GFPGAN's; rosinality's (GPEN's) "blur", its kernel saved
     ) -> None:
         super().__init__()
         self.cout, self.k, self.demodulate, self.upsample = cout, k, demodulate, upsample
         self.scale = 1 / math.sqrt(cin * k * k)
         self.modulation = EqualLinear(style_dim, cin, bias_init=1.0)
         self.weight = nn.Parameter(torch.randn(1, cout, cin, k, k))
+        self.filter_name = filter_name
         if upsample:
-            self.smooth = smooth_for(k, upsample=True)
+            self.add_module(filter_name, smooth_for(k, upsample=True, persistent=filter_name == "blur"))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         b, c, h, w = x.shape
@@ -198,7 +214,7 @@ class ModulatedConv2d(nn.Module):
         if self.upsample:
             weight = weight.transpose(1, 2).reshape(b * c, self.cout, self.k, self.k)
             out = F.conv_transpose2d(x.view(1, b * c, h, w), weight, stride=2, groups=b)
-            return self.smooth(out.view(b, self.cout, *out.shape[2:4]))
+            return getattr(self, self.filter_name)(out.view(b, self.cout, *out.shape[2:4]))
         weight = weight.view(b * self.cout, c, self.k, self.k)
         out = F.conv2d(x.view(1, b * c, h, w), weight, padding=self.k // 2, groups=b)
         return out.view(b, self.cout, *out.shape[2:4])

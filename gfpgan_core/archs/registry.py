@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import codeformer, gfpganv1, gfpganv1_clean, restoreformer, restoreformer_pp, srvgg
+from . import codeformer, gfpganv1, gfpganv1_clean, gpen, restoreformer, restoreformer_pp, srvgg
 from .spec import FACE_RESTORER, ArchSpec
 
 ARCHITECTURES: tuple[ArchSpec, ...] = (
@@ -11,6 +11,7 @@ ARCHITECTURES: tuple[ArchSpec, ...] = (
     restoreformer.SPEC,
     codeformer.SPEC,
     gfpganv1.SPEC,
+    gpen.SPEC,
     srvgg.SPEC,
 )
 

@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
         entry = zoo.get_entry(name)
         if entry.bundled:
             continue
+        if args.all and entry.by_name_only:
+            log.info(f"{entry.name}: skipped by --all ({entry.licence}); `download {entry.name}` fetches it")
+            continue
         path = zoo.ensure_weights(entry, args.weights_dir)
         log.info(f"{entry.name}: {path} (sha256 verified)" if entry.sha256 else f"{entry.name}: {path}")
     return 0

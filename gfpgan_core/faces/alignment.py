@@ -23,8 +23,9 @@ FFHQ_TEMPLATE_512 = np.array(
 BORDER_RGB = (132 / 255, 133 / 255, 135 / 255)
 
 
-def template_for(size: int) -> np.ndarray:
-    return FFHQ_TEMPLATE_512 * (size / 512)
+def template_for(size: int, template_512: np.ndarray | None = None) -> np.ndarray:
+    """The five points of a ``size`` crop: FFHQ's, or a model's own (given at 512 px)."""
+    return (FFHQ_TEMPLATE_512 if template_512 is None else template_512) * (size / 512)
 
 
 def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -100,15 +101,20 @@ def _crop_to_footprint(
 
 
 def align_face(
-    rgb: np.ndarray, landmarks: np.ndarray, size: int = 512, method: str = "least-squares"
+    rgb: np.ndarray,
+    landmarks: np.ndarray,
+    size: int = 512,
+    method: str = "least-squares",
+    template_512: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Crop one face to the FFHQ template: (crop (size, size, 3) float32, 2x3 matrix image->crop).
+    """Crop one face to the FFHQ template (or a model's own, ``template_512``, given at 512 px, as
+    GPEN's): (crop (size, size, 3) float32, 2x3 matrix image->crop).
 
     method "least-squares" fits all five landmarks and warps bicubically with anti-aliasing;
     "official" is facexlib's crop as GFPGAN makes it: ``cv2.estimateAffinePartial2D(..., LMEDS)`` and
     a plain bilinear ``cv2.warpAffine`` of the whole image.
     """
-    template = template_for(size)
+    template = template_for(size, template_512)
     if method == "official":
         matrix, _ = cv2.estimateAffinePartial2D(np.asarray(landmarks), template, method=cv2.LMEDS)
         if matrix is None:
