@@ -7,7 +7,7 @@ from .spec import FACE_RESTORER, ArchSpec
 
 ARCHITECTURES: tuple[ArchSpec, ...] = (
     gfpganv1_clean.SPEC,
-    restoreformer_pp.SPEC,  # before RestoreFormer: its weights hold all of RestoreFormer's telltale keys
+    restoreformer_pp.SPEC,
     restoreformer.SPEC,
     codeformer.SPEC,
     gfpganv1.SPEC,

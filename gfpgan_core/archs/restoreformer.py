@@ -299,10 +299,17 @@ def infer_config(state: StateDict) -> RestoreFormerConfig:
     return infer_shape(state, RestoreFormerConfig, head_size=8)
 
 
+def decoder_attention_levels(state: StateDict) -> int:
+    """At how many levels the decoder attends: one for RestoreFormer, two for RestoreFormer++ (whose
+    weights hold every key RestoreFormer's do)."""
+    return len({m.group(1) for k in state if (m := re.match(r"decoder\.up\.(\d+)\.attn\.", k))})
+
+
 SPEC = ArchSpec(
     name="RestoreFormer",
     role=FACE_RESTORER,
     config=RestoreFormerConfig,
     telltale_keys=("encoder.down.0.block.0.conv1.weight", "quant_conv.weight"),
     infer_config=infer_config,
+    recognises=lambda state: decoder_attention_levels(state) <= 1,
 )

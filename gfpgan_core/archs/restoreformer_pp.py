@@ -11,10 +11,9 @@ ex_multi_scale_num=1)``, as its inference helper builds it): tests/fixtures/rest
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .restoreformer import RestoreFormer, RestoreFormerConfig, infer_shape
+from .restoreformer import RestoreFormer, RestoreFormerConfig, decoder_attention_levels, infer_shape
 from .spec import FACE_RESTORER, ArchSpec, StateDict
 
 
@@ -34,16 +33,11 @@ def infer_config(state: StateDict) -> RestoreFormerPlusPlusConfig:
     return infer_shape(state, RestoreFormerPlusPlusConfig, head_size=4)
 
 
-def attends_at_several_scales(state: StateDict) -> bool:
-    """What tells RestoreFormer++'s weights from RestoreFormer's: decoder attention at more than one level."""
-    return len({m.group(1) for k in state if (m := re.match(r"decoder\.up\.(\d+)\.attn\.", k))}) > 1
-
-
 SPEC = ArchSpec(
     name="RestoreFormer++",
     role=FACE_RESTORER,
     config=RestoreFormerPlusPlusConfig,
     telltale_keys=("encoder.down.0.block.0.conv1.weight", "quant_conv.weight"),
     infer_config=infer_config,
-    recognises=attends_at_several_scales,
+    recognises=lambda state: decoder_attention_levels(state) > 1,
 )

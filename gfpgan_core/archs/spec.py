@@ -45,8 +45,9 @@ class ArchSpec(Generic[C]):
         default_weight: for a face restorer, the fidelity its authors' own tools run it at, as the
             pipeline's weight (1: the full restoration; CodeFormer's demo and CLI use w = 0.5, which is
             weight 0.5). A call that gives no weight gets this one.
-        recognises: for weights whose keys another architecture's also hold, what else tells them
-            apart (RestoreFormer++ from RestoreFormer); such a spec comes first in the registry.
+        recognises: for weights whose telltale keys another architecture's also hold, what else tells
+            them apart (RestoreFormer++ from RestoreFormer: both specs say), so no two specs match
+            the same weights and the registry's order decides nothing.
     """
 
     name: str
