@@ -275,17 +275,19 @@ def test_restoreformer_pp_loads_from_its_lightning_checkpoint_without_naming_it(
 
 
 def test_gpen_matches_the_reference_and_each_published_size_is_recognised():
-    """A small GPEN (64 px, seeded random weights): the reference's output (its CPU path) within 1e-5;
+    """Small GPENs at two sizes and widths (seeded random weights): the reference's output (its CPU path)
+    within 1e-5;
     GPEN-BFR-512 and -256's published layouts, and a 1024 one, recognised with their configs."""
     from gfpgan_core.archs import GPENConfig
 
-    ref = torch.load(need(FIXTURES / "gpen_parity_64.pth"), weights_only=True)
-    config = detect_architecture(ref["params"])
-    assert config == GPENConfig(**ref["config"])
-    model = config.build().eval()
-    model.load_state_dict(ref["params"])
-    with torch.no_grad():
-        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-5
+    for fixture in ("gpen_parity_64.pth", "gpen_parity_128.pth"):  # channel multiplier 2, then 1
+        ref = torch.load(need(FIXTURES / fixture), weights_only=True)
+        config = detect_architecture(ref["params"])
+        assert config == GPENConfig(**ref["config"])
+        model = config.build().eval()
+        model.load_state_dict(ref["params"])
+        with torch.no_grad():
+            assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-5, fixture
     for name, expected in (
         ("gpen_bfr_512", GPENConfig()),
         ("gpen_bfr_256", GPENConfig(size=256, channel_multiplier=1, narrow=0.5)),
