@@ -129,5 +129,5 @@ def test_a_background_model_is_not_a_face_model(tmp_path):
         load_face_model(path, download=False)
     assert (
         str(err.value) == "realesr.pth holds SRVGGNetCompact, a background upsampler; "
-        "expected a face restorer (GFPGANv1Clean, RestoreFormer, CodeFormer or GFPGANv1)."
+        "expected a face restorer (GFPGANv1Clean, RestoreFormer++, RestoreFormer, CodeFormer, GFPGANv1 or GPEN)."
     )
