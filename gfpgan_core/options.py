@@ -25,6 +25,9 @@ runtime (OpenVINO, then ONNX Runtime; see :mod:`gfpgan_core.runtimes`), else tor
 PARSERS = ("auto", "parsenet", "none")
 """auto: ParseNet face masks when its weights can be had, else a feathered box."""
 ALIGNMENTS = ("least-squares", "official")
+# What is asked of the face model: restore (every model), or, with CodeFormer's own checkpoints for
+# them, colourise a grey face or fill the white region of a face (aligned faces, as the authors' scripts)
+TASKS = ("restore", "colorize", "inpaint")
 """least-squares: the similarity that fits all five landmarks best (the default). official: OpenCV's
 LMEDS fit and bilinear warp, exactly as facexlib/GFPGAN crop (for about 10% of faces LMEDS fits three
 landmarks and ignores two, moving the crop by more than 20 px for 7%): for reproducing its crops."""
@@ -72,6 +75,11 @@ class RestoreOptions:
         batch_size: faces per forward pass.
         seed: draw fresh StyleGAN noise from this seed; None keeps the checkpoint's stored noise.
         alignment: how faces are fitted to the FFHQ template, one of :data:`ALIGNMENTS`.
+        task: one of :data:`TASKS`. "colorize" and "inpaint" take aligned faces (``aligned=True``) and
+            a model that does them (CodeFormer's ``codeformer-colorization`` and
+            ``codeformer-inpainting``), called as the authors' scripts call them: colourisation at w 0
+            with AdaIN, the output in colour; inpainting at w 1 without AdaIN, only the input's pure
+            white pixels replaced.
         upsample_background: upscale the background with the restorer's upsampler (else Lanczos).
         expressions: also classify each face's expression (7 classes) on the input crop and on the
             restored crop (``RestoredFace.expression_before`` / ``expression_after``).
@@ -94,6 +102,7 @@ class RestoreOptions:
     batch_size: int = 4
     seed: int | None = None
     alignment: str = "least-squares"
+    task: str = "restore"
     upsample_background: bool = True
     expressions: bool = False
     max_input_pixels: int | None = None
@@ -125,6 +134,9 @@ class RestoreOptions:
             if not ok:
                 raise OptionsError(message + ".")
         check_choice("alignment", self.alignment, ALIGNMENTS)
+        check_choice("task", self.task, TASKS)
+        if self.task != "restore" and not self.aligned:
+            raise OptionsError(f"task {self.task!r} takes an aligned face (aligned=True), as its authors' script does.")
 
 
 def _check_type(name: str, value: object, annotation: str) -> None:

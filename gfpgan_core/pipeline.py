@@ -223,6 +223,13 @@ class Restorer:
             half=use_half,
         )
 
+    def check_task(self, task: str) -> None:
+        """Refuse, in one line, a task this restorer's model does not do (colourising takes CodeFormer's
+        colourisation checkpoint, filling a region its inpainting one)."""
+        if task not in getattr(self.model, "tasks", ("restore",)):
+            wanted = {"colorize": "codeformer-colorization", "inpaint": "codeformer-inpainting"}.get(task, task)
+            raise OptionsError(f"{self.model_name} does not do {task!r}: load {wanted} for it.")
+
     @property
     def default_weight(self) -> float:
         """The fidelity weight used when a call gives none: the model's own (its registry entry)."""
@@ -246,13 +253,16 @@ class Restorer:
         seed: int | None = None,
         batch_size: int = 4,
         report: Callable[[int, int], None] | None = None,
+        task: str = "restore",
     ) -> list[np.ndarray]:
         """Aligned float32 RGB crops (crop_size square, [0, 1]) -> restored crops, in batches.
 
         ``weight`` means the same for every model: 0 keeps the input face, 1 is the model's full
         restoration. A model with a fidelity control of its own (CodeFormer's w, where 1 is the most
         faithful) gets ``1 - weight`` through it; for the others the output is blended with the input.
+        ``task`` other than "restore" is the model's own call for it (:meth:`check_task`).
         """
+        self.check_task(task)
         own_control = bool(getattr(self.model, "has_fidelity", False))
         fidelity = 1.0 - weight if own_control else None
         out: list[np.ndarray] = []
@@ -267,7 +277,10 @@ class Restorer:
             if seed is not None and decoder is not None:
                 per_face = [decoder.seeded_noise(1, seed + start + i) for i in range(len(chunk))]
                 noise = [torch.cat(level).to(self.dtype) for level in zip(*per_face, strict=True)]
-            if noise is None and fidelity is None:
+            if task != "restore":
+                with torch.inference_mode():
+                    y = cast(Any, self.model).run_task(x, task, fidelity)  # its check_task said it has one
+            elif noise is None and fidelity is None:
                 y = self.runner(x)
             else:
                 with torch.inference_mode():
@@ -305,10 +318,13 @@ class Restorer:
             ImageError: the input cannot be decoded. OptionsError: a bad or unknown option.
         """
         opts = _with_overrides(options, overrides)
+        self.check_task(opts.task)
         req = _Request(progress)
         plan = self._plan(req, image, opts)
         pic, scale = plan.picture, plan.scale
         gray = pic.grayscale or is_visually_gray(pic.rgb)
+        if opts.task == "colorize":  # a grey face in, a colour face out: the photo is grey no more
+            pic, gray = replace(pic, grayscale=False), False
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
         faces, crops, matrices = req.stage("align", self._align, pic, plan.faces, opts, req.notes)
@@ -445,7 +461,7 @@ class Restorer:
         self, crops: list[np.ndarray], opts: RestoreOptions, gray: bool, report: Callable[[int, int], None]
     ) -> list[np.ndarray]:
         weight = self.default_weight if opts.weight is None else opts.weight
-        restored = self.restore_crops(crops, weight, opts.seed, opts.batch_size, report)
+        restored = self.restore_crops(crops, weight, opts.seed, opts.batch_size, report, opts.task)
         return [_gray3(r) for r in restored] if gray else restored
 
     def _upsample(

@@ -87,8 +87,10 @@ class ModelService:
 
     # ------------------------------------------------------------ what can be used
     def restorer_names(self) -> list[str]:
-        names = list(PREFERENCE) + [
-            e.name for e in zoo.ZOO.values() if e.kind == "restorer" and e.name not in PREFERENCE
+        names = list(PREFERENCE) + [  # restorers: the checkpoints for other tasks are the command line's
+            e.name
+            for e in zoo.ZOO.values()
+            if e.kind == "restorer" and e.task == "restore" and e.name not in PREFERENCE
         ]
         return (["custom"] if self.custom_model else []) + names
 

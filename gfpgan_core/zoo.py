@@ -72,6 +72,7 @@ class ZooEntry:
     # weights whose terms of use are unclear: fetched only when named (never by --all, never a default)
     by_name_only: bool = False
     licence: str = ""  # the weights' terms, when they are not the code's open licence
+    task: str = "restore"  # what the checkpoint is for (options.TASKS): the model a task takes by default
 
     def download_command(self) -> str:
         return command(f"download {self.name}")
@@ -204,6 +205,25 @@ ZOO: dict[str, ZooEntry] = {
             # no public source states this file's sha256 (searched: model lists, download managers); the
             # download is checked for its announced length, and its sha256 is pinned on first download
             config=CodeFormerConfig(),
+        ),
+        *(
+            ZooEntry(
+                name=f"codeformer-{name}",
+                filename=f"codeformer_{name}.pth",
+                kind="restorer",
+                description=(
+                    f"CodeFormer's {what} checkpoint, called as its authors' script calls it ({call}) on aligned "
+                    "faces. Weights under the S-Lab License 1.0: non-commercial use only"
+                ),
+                url=f"https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/codeformer_{name}.pth",
+                # no public sha256: the download is checked for its announced length and pinned on first download
+                config=CodeFormerConfig(codebook_size=codebook, connect_list=("32", "64", "128")),
+                task=task,
+            )
+            for name, task, what, call, codebook in (
+                ("colorization", "colorize", "colourisation", "w 0, AdaIN: a grey face in, colour out", 1024),
+                ("inpainting", "inpaint", "inpainting", "w 1, no AdaIN: the face's pure white pixels filled", 512),
+            )
         ),
         *(
             ZooEntry(

@@ -44,14 +44,14 @@ from gfpgan_core.cli.demo import SIZES  # noqa: E402
 TINY_CONFIG = SIZES[64]
 
 
-def published_layout(arch: str) -> dict[str, torch.Tensor]:
+def published_layout(arch: str, **config) -> dict[str, torch.Tensor]:
     """Random weights in the exact key layout and shapes of ``arch``'s release, in kilobytes on disk
     where the releases take 290-380 MB (CI's disk is small): every tensor is a view, all strides 1, of
     one small random buffer, and torch.save writes a shared storage once."""
     from gfpgan_core import archs
 
     with torch.device("meta"):
-        shapes = {k: v.shape for k, v in getattr(archs, f"{arch}Config")().build().state_dict().items()}
+        shapes = {k: v.shape for k, v in getattr(archs, f"{arch}Config")(**config).build().state_dict().items()}
     length = max(sum(n - 1 for n in shape) + 1 for shape in shapes.values())
     buffer = torch.empty(length).uniform_(-0.05, 0.05, generator=torch.Generator().manual_seed(0))
     return {k: buffer.as_strided(shape, (1,) * len(shape)) for k, shape in shapes.items()}

@@ -319,3 +319,34 @@ def test_a_model_with_a_face_template_of_its_own_gets_its_crops_aligned_to_it():
     assert eyes[0] < 0.92 * eyes[1]  # GPEN's crop holds the face about 10% smaller than FFHQ's
     restorer = Restorer(GPENConfig(size=256, channel_multiplier=1, narrow=0.5).build(), device="cpu")
     assert restorer.crop_size == 256 and restorer.face_template is GPEN_TEMPLATE_512
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["colorize", "inpaint"])
+def test_codeformers_colourisation_and_inpainting_checkpoints_run_as_their_scripts_do(task):
+    """The colourisation and inpainting checkpoints (other codebook and connect_list, read from the
+    keys), through Restorer.restore(task=...) on an aligned face: the reference scripts' calls (w 0 with
+    AdaIN, colour out; w 1 without AdaIN, only the white pixels replaced) within 1e-4."""
+    from gfpgan_core import Restorer
+
+    ref = torch.load(need(FIXTURES / "codeformer_tasks_parity.pth"), weights_only=True)[task]
+    _, maker = _codeformer_fixture()
+    state, generator = maker.seeded_state(ref["keys"], ref["seed"])
+    model = detect_architecture(state).build().eval()
+    model.load_state_dict(state)
+    x = maker.task_input(task, generator)
+    face = ((x[0].permute(1, 2, 0) + 1) / 2).numpy()
+    result = Restorer(model, device="cpu").restore(face, aligned=True, upscale=1, task=task, upsample_background=False)
+    got = maker.samples(torch.from_numpy(result.picture.rgb).permute(2, 0, 1)[None] * 2 - 1)
+    assert max((got[k] - ref["output"][k].clamp(-1, 1)).abs().max().item() for k in got) < 1e-4
+    assert not result.picture.grayscale
+
+
+def test_a_task_is_refused_in_one_line_by_a_model_that_does_not_do_it(tiny_restorer):
+    from gfpgan_core import OptionsError, RestoreOptions
+
+    face = np.full((64, 64, 3), 0.5, np.float32)
+    with pytest.raises(OptionsError, match="does not do 'colorize': load codeformer-colorization for it"):
+        tiny_restorer.restore(face, aligned=True, task="colorize")
+    with pytest.raises(OptionsError, match="takes an aligned face"):
+        RestoreOptions(task="inpaint")

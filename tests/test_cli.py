@@ -441,3 +441,27 @@ def test_download_all_fetches_no_weights_of_unclear_terms(monkeypatch, caplog):
         == 0
     )
     assert fetched == ["gpen-bfr-256"]
+
+
+@pytest.mark.slow
+def test_colorize_and_inpaint_take_their_own_checkpoints_by_default(tmp_path):
+    """`--task colorize` (and inpaint) on an aligned face uses CodeFormer's checkpoint for it (random
+    weights in its layout in the weights folder), --aligned implied; a grey face comes out in colour."""
+    import torch
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name, codebook in (("colorization", 1024), ("inpainting", 512)):
+        layout = published_layout("CodeFormer", codebook_size=codebook, connect_list=("32", "64", "128"))
+        torch.save({"params_ema": layout}, folder / f"codeformer_{name}.pth")
+    grey = tmp_path / "in" / "face.png"
+    grey.parent.mkdir()
+    Image.open(photos("hq_photos", 1)[0]).convert("L").resize((512, 512)).save(grey)
+    for task, model in (("colorize", "codeformer-colorization"), ("inpaint", "codeformer-inpainting")):
+        out = tmp_path / task
+        proc = _run("-i", grey, "-o", out, "--task", task, "-s", 1, "--weights-dir", folder, "--no-download")
+        assert proc.returncode == 0, proc.stderr
+        assert f"Model: {model} (the checkpoint for --task {task})" in proc.stderr
+        restored = Image.open(out / "restored_imgs" / "face.png")
+        assert restored.size == (512, 512)
+    assert Image.open(tmp_path / "colorize" / "restored_imgs" / "face.png").mode == "RGB"  # colour out

@@ -212,6 +212,19 @@ class CodeFormer(nn.Module):
                 x = self.fuse_convs_dict[size](encoded[size], x, w)
         return x
 
+    tasks = ("restore", "colorize", "inpaint")
+
+    def run_task(self, x: torch.Tensor, task: str, fidelity: float | None = None) -> torch.Tensor:
+        """The call of the authors' script for ``task``: inference_codeformer.py (restore),
+        inference_colorization.py (w 0, AdaIN) or inference_inpainting.py (w 1, no AdaIN, and only the
+        input's pure white pixels take the output)."""
+        if task == "colorize":
+            return self(x, 0.0, adain=True)
+        if task == "inpaint":
+            white = (x.sum(dim=1, keepdim=True) == 3).to(x.dtype)
+            return (1 - white) * x + white * self(x, 1.0, adain=False)
+        return self.restore_faces(x, fidelity=fidelity)
+
     def restore_faces(
         self, x: torch.Tensor, noise: list[torch.Tensor] | None = None, fidelity: float | None = None
     ) -> torch.Tensor:

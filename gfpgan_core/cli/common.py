@@ -34,6 +34,13 @@ def default_model(args: argparse.Namespace) -> str:
     """The model a command uses when none is named: the same choice, and reason, as the app's."""
     if args.model_path or args.model:
         return str(args.model_path or args.model)
+    task = getattr(args, "task", "restore")
+    if task != "restore":  # the checkpoint made for it (CodeFormer's colourisation or inpainting)
+        from .. import zoo
+
+        made_for = next(e.name for e in zoo.ZOO.values() if e.task == task)
+        log.info(f"Model: {made_for} (the checkpoint for --task {task}).")
+        return made_for
     from ..service import ModelService  # torch: only once a command runs
 
     key, why = ModelService(weights_dir=args.weights_dir, download=not args.no_download).default_model()

@@ -12,7 +12,7 @@ import numpy as np
 from ..errors import GFPGANError, InputNotFoundError, OptionsError, plural
 from ..expressions import expression_row, expressions_csv
 from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
-from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, UPSAMPLERS, RestoreOptions
+from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, TASKS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
 from .main import add_command
@@ -47,6 +47,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=DEFAULTS.blend,
         help="how much of each restored face replaces the original in the photo: 0 = none, 1 = all (default)",
+    )
+    r.add_argument(
+        "--task",
+        choices=TASKS,
+        default=DEFAULTS.task,
+        help="restore faces (default), or, on aligned faces (--aligned is implied) with CodeFormer's own "
+        "checkpoints: colorize a grey face, or inpaint a face's pure white region",
     )
     r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     r.add_argument("--aligned", action="store_true", help="inputs are aligned face crops (skip detection)")
@@ -151,8 +158,9 @@ def _options(args: argparse.Namespace) -> RestoreOptions:
         upscale=args.upscale,
         weight=args.weight,
         blend=args.blend,
+        task=args.task,
         only_center_face=args.only_center_face,
-        aligned=args.aligned,
+        aligned=args.aligned or args.task != "restore",
         min_face_size=args.min_face_size,
         detection_threshold=args.threshold,
         batch_size=args.batch_size,
