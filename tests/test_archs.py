@@ -350,3 +350,24 @@ def test_a_task_is_refused_in_one_line_by_a_model_that_does_not_do_it(tiny_resto
         tiny_restorer.restore(face, aligned=True, task="colorize")
     with pytest.raises(OptionsError, match="takes an aligned face"):
         RestoreOptions(task="inpaint")
+
+
+@pytest.mark.parametrize(
+    ("arch", "config", "wrap"),
+    [
+        ("GPEN", {"size": 256, "channel_multiplier": 1, "narrow": 0.5}, lambda state: state),
+        ("CodeFormer", {"codebook_size": 512, "connect_list": ("32", "64", "128")}, lambda s: {"params_ema": s}),
+        ("RestoreFormerPlusPlus", {}, lambda s: {"state_dict": {f"vqvae.{k}": v for k, v in s.items()}}),
+    ],
+)
+def test_each_new_kind_loads_by_path_without_naming_its_config(tmp_path, arch, config, wrap):
+    """What --model-path does: a file in the published layout (GPEN-BFR-256, CodeFormer's inpainting
+    checkpoint, RestoreFormer++'s Lightning checkpoint), its architecture and config read from it."""
+    from conftest import published_layout
+    from gfpgan_core import archs
+    from gfpgan_core.checkpoint import load_model
+
+    path = tmp_path / "weights.pth"
+    torch.save(wrap(published_layout(arch, **config)), path)
+    _, found = load_model(path)
+    assert found == getattr(archs, f"{arch}Config")(**config)
