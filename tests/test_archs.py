@@ -122,17 +122,22 @@ def test_restoreformer_keys_and_shapes_match_the_published_layout():
     assert {k: list(v.shape) for k, v in state.items()} == ref["keys"] and len(state) == 405
 
 
+def assert_matches_its_reference(fixture: str, params: str, config_type: type, tolerance: float = 1e-4) -> None:
+    """A parity fixture's small network: its config read from its weights, and the reference's output."""
+    ref = torch.load(need(FIXTURES / fixture), weights_only=True)
+    config = detect_architecture(ref[params])
+    expected = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
+    assert config == config_type(**expected), fixture
+    model = config.build().eval()
+    model.load_state_dict(ref[params])
+    with torch.no_grad():
+        assert (model(ref["input"]) - ref["output"]).abs().max() < tolerance, fixture
+
+
 def test_restoreformer_matches_the_reference_and_is_recognised_from_its_weights():
     from gfpgan_core.archs import RestoreFormerConfig
 
-    ref = torch.load(need(FIXTURES / "restoreformer_parity_64.pth"), weights_only=True)
-    config = detect_architecture(ref["params_ema"])
-    expected = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
-    assert config == RestoreFormerConfig(**expected)
-    model = config.build().eval()
-    model.load_state_dict(ref["params_ema"])
-    with torch.no_grad():
-        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+    assert_matches_its_reference("restoreformer_parity_64.pth", "params_ema", RestoreFormerConfig)
     full = json.loads(need(FIXTURES / "restoreformer_512_keys.json").read_text())["keys"]
     assert detect_architecture({k: torch.empty(v) for k, v in full.items()}) == RestoreFormerConfig()
 
@@ -243,14 +248,7 @@ def test_restoreformer_pp_matches_the_reference_and_is_told_from_restoreformer()
     RestoreFormer++ (not RestoreFormer, whose keys it also holds) with the published config."""
     from gfpgan_core.archs import RestoreFormerPlusPlusConfig
 
-    ref = torch.load(need(FIXTURES / "restoreformer_pp_parity_128.pth"), weights_only=True)
-    config = detect_architecture(ref["params"])
-    expected = {k: tuple(v) if isinstance(v, list) else v for k, v in ref["config"].items()}
-    assert config == RestoreFormerPlusPlusConfig(**expected)
-    model = config.build().eval()
-    model.load_state_dict(ref["params"])
-    with torch.no_grad():
-        assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-4
+    assert_matches_its_reference("restoreformer_pp_parity_128.pth", "params", RestoreFormerPlusPlusConfig)
     full = json.loads(need(FIXTURES / "restoreformer_pp_512_keys.json").read_text())["keys"]
     published = detect_architecture({k: torch.empty(v) for k, v in full.items()})
     assert published == RestoreFormerPlusPlusConfig()
@@ -281,13 +279,7 @@ def test_gpen_matches_the_reference_and_each_published_size_is_recognised():
     from gfpgan_core.archs import GPENConfig
 
     for fixture in ("gpen_parity_64.pth", "gpen_parity_128.pth"):  # channel multiplier 2, then 1
-        ref = torch.load(need(FIXTURES / fixture), weights_only=True)
-        config = detect_architecture(ref["params"])
-        assert config == GPENConfig(**ref["config"])
-        model = config.build().eval()
-        model.load_state_dict(ref["params"])
-        with torch.no_grad():
-            assert (model(ref["input"]) - ref["output"]).abs().max() < 1e-5, fixture
+        assert_matches_its_reference(fixture, "params", GPENConfig, tolerance=1e-5)
     for name, expected in (
         ("gpen_bfr_512", GPENConfig()),
         ("gpen_bfr_256", GPENConfig(size=256, channel_multiplier=1, narrow=0.5)),
