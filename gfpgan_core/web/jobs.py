@@ -435,6 +435,9 @@ def _plan_on_a_thumbnail(
         plan = _restorer(ctx, model_key, detector)[1].plan(thumb, look)
     except GFPGANError:
         return None
+    except Exception:  # never an error for the visitor: the run will say what is wrong
+        log.exception("the estimate failed")
+        return None
     ow, oh = output_size((w, h), scale)
     return plan, ow * oh
 
