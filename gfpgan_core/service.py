@@ -20,7 +20,7 @@ from .devices import pick_device
 from .errors import GFPGANError, InputNotFoundError, UnknownModelError, WeightsMissingError
 from .expressions import ExpressionClassifier
 from .faces import FaceDetector
-from .options import DETECTORS, RUNTIMES, UPSAMPLERS, check_choice
+from .options import DETECTORS, RUNTIMES, TASKS, UPSAMPLERS, check_choice
 from .parts import (
     Built,
     FaceModel,
@@ -194,6 +194,16 @@ class ModelService:
         check_choice("detector", detector, DETECTORS)
         check_choice("upsampler", upsampler, UPSAMPLERS)
         self.check_key(key)
+        return self._compose(key, detector, upsampler)
+
+    def task_restorer(self, task: str) -> tuple[str, Restorer]:
+        """(the zoo name, a restorer) of the checkpoint made for ``task`` ("colorize", "inpaint"): for
+        aligned faces, so with the offline detector and no background network."""
+        check_choice("task", task, TASKS[1:])
+        key = next(e.name for e in zoo.ZOO.values() if e.task == task)
+        return key, self._compose(key, "yunet", "lanczos")
+
+    def _compose(self, key: str, detector: str, upsampler: str) -> Restorer:
         return Restorer.from_parts(
             self._part("model", key, lambda: self._face_model(key)),
             detector=self._detector(detector),

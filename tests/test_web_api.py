@@ -218,7 +218,7 @@ def test_the_api_page_labels_every_output_and_its_example_runs(app_url):
 
     with urllib.request.urlopen(app_url + "gradio_api/info") as response:
         info = json.load(response)
-    for endpoint in ("/restore", "/restore_batch", "/compare"):
+    for endpoint in ("/restore", "/restore_batch", "/compare", "/colorize", "/inpaint"):
         labels = [r["label"] for r in info["named_endpoints"][endpoint]["returns"]]
         assert all(label and not label.startswith("value_") for label in labels), labels
     example = info["named_endpoints"]["/restore"]["parameters"][0]["example_input"]["url"]
@@ -357,5 +357,42 @@ def test_the_api_is_unchanged_by_the_pages_layout(tmp_path, tiny_checkpoint):
     service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
     info = build_demo(Context(service)).get_api_info()
     recorded = json.loads((REPO / "tests" / "fixtures" / "api_info.json").read_text())
-    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch", "/compare"]
+    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint"]
     assert json.loads(json.dumps(info, default=str)) == recorded
+
+
+@pytest.mark.slow
+def test_colorize_and_inpaint_endpoints_run_codeformers_own_checkpoints(tmp_path):
+    """/colorize and /inpaint with CodeFormer's checkpoints (random weights in their layouts) in the
+    server's weights folder: a grey face comes back in colour; only the white region of a face changes;
+    a checkpoint not on the server is one line."""
+    import torch
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from conftest import published_layout
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    colour = published_layout("CodeFormer", codebook_size=1024, connect_list=("32", "64", "128"))
+    torch.save({"params_ema": colour}, weights / "codeformer_colorization.pth")
+    face = np.asarray(Image.open(photos("hq_photos", 1)[0]).convert("RGB").resize((512, 512)))
+    grey, painted = tmp_path / "grey.png", tmp_path / "painted.png"
+    Image.fromarray(face).convert("L").save(grey)
+    holed = face.copy()
+    holed[200:300, 150:350] = 255
+    Image.fromarray(holed).save(painted)
+    with running_app(tmp_path, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
+        client = Client(server.url, verbose=False)
+        image, summary = client.predict(handle_file(str(grey)), api_name="/colorize")
+        assert Image.open(image).mode == "RGB" and summary.startswith("**Colourised**")
+        with pytest.raises(AppError) as missing:
+            client.predict(handle_file(str(painted)), api_name="/inpaint")
+        assert "codeformer_inpainting.pth" in str(missing.value) and "\n" not in str(missing.value)
+        fill = published_layout("CodeFormer", codebook_size=512, connect_list=("32", "64", "128"))
+        torch.save({"params_ema": fill}, weights / "codeformer_inpainting.pth")
+        image, summary = client.predict(handle_file(str(painted)), api_name="/inpaint")
+        filled = np.asarray(Image.open(image).convert("RGB"))
+        outside = np.ones(face.shape[:2], bool)
+        outside[200:300, 150:350] = False
+        assert np.array_equal(filled[outside], holed[outside]) and summary.startswith("**The white region filled**")

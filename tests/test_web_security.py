@@ -129,7 +129,8 @@ def test_file_route_serves_nothing_outside_gradios_cache(app_server, outside_ima
 
 def test_only_the_restore_endpoint_is_public(app_server):
     info = httpx.get(f"{app_server.url}gradio_api/info", timeout=30).json()
-    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch", "/compare"] and not info["unnamed_endpoints"]
+    endpoints = ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint"]
+    assert list(info["named_endpoints"]) == endpoints and not info["unnamed_endpoints"]
 
 
 def test_the_batch_endpoint_takes_only_uploads_and_fetches_nothing(app_server, outside_image):

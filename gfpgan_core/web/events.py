@@ -18,7 +18,7 @@ from . import handlers
 from .handlers import PageEvents, endpoint, with_options_spread
 from .jobs import Context, ExampleResults
 from .layout import Page
-from .outputs import BatchResult, CompareResult, PageResult, cleared
+from .outputs import BatchResult, CompareResult, PageResult, TaskResult, cleared
 
 SPECIAL = ("request", "progress", "evt")  # filled by Gradio, not by a component
 
@@ -68,8 +68,21 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
             api_name="compare",
             concurrency_id="restore",
         )
+        task_results = outputs_for(TaskResult, page)
+        tasks = []
+        for button, work in ((page.colorize_button, handlers.colorize), (page.inpaint_button, handlers.inpaint)):
+            run = endpoint(context, work)
+            tasks.append(
+                button.click(lambda: (None, ""), outputs=task_results, **private).then(
+                    run,
+                    inputs=inputs_for(run, page),
+                    outputs=task_results,
+                    api_name=work.__name__,
+                    concurrency_id="restore",
+                )
+            )
         page.stop_button.click(
-            events.stop, outputs=page.outputs.summary, cancels=[restoring, batch, comparing], **private
+            events.stop, outputs=page.outputs.summary, cancels=[restoring, batch, comparing, *tasks], **private
         )
         page.inputs.expressions.change(  # the expression outputs appear only once asked for
             lambda on: (gr.update(visible=on), gr.update(visible=on)),

@@ -34,13 +34,14 @@ from .jobs import (
     restore_options,
     restore_photo,
     restore_photos,
+    run_task,
 )
-from .outputs import BatchResult, CompareResult, PageResult, cleared, values, write_summary
+from .outputs import BatchResult, CompareResult, PageResult, TaskResult, cleared, values, write_summary
 from .settings import DEFAULTS
 from .text import status_line, weight_info
 
 log = logging.getLogger(__name__)
-EndpointResult = PageResult | BatchResult | CompareResult
+EndpointResult = PageResult | BatchResult | CompareResult | TaskResult
 Work = Callable[..., EndpointResult]
 Gather = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -216,6 +217,32 @@ def compare(
     # faces only: no upscaling and no background work, which the models do not change
     options = restore_options(job.context.limits, 1, weight, only_center_face, False, threshold, aligned)
     return compare_models(job, image_path, model_keys, options, detector)
+
+
+def colorize(job: Job, face: str | None) -> TaskResult:
+    """Colourise a grey face, cropped and aligned like FFHQ, with CodeFormer's colourisation checkpoint
+    as its authors' script runs it.
+
+    Args:
+        face: the face, a file uploaded to this app (512 x 512, the model's size; others are resized).
+
+    Returns:
+        The colourised face (PNG) and a one-line summary.
+    """
+    return run_task(job, face, "colorize")
+
+
+def inpaint(job: Job, face: str | None) -> TaskResult:
+    """Fill the region of an aligned face that is painted pure white (255, 255, 255), with CodeFormer's
+    inpainting checkpoint as its authors' script runs it: only the white pixels change.
+
+    Args:
+        face: the face with the region to fill painted white, a file uploaded to this app (512 x 512).
+
+    Returns:
+        The filled face (PNG) and a one-line summary.
+    """
+    return run_task(job, face, "inpaint")
 
 
 class PageEvents:

@@ -13,7 +13,7 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from .outputs import (
     BatchRow,
     CompareResult,
     PageResult,
+    TaskResult,
     compare_strips,
     could_not_save,
     download_stem,
@@ -241,18 +242,26 @@ def run_request(
     """(input picture, result, the restorer used); every failure is a :class:`GFPGANError` with one line."""
     if image is None or (isinstance(image, str) and not image):
         raise GFPGANError("Please upload an image first.")
-    try:
+    with one_line_errors():
         key, restorer = _restorer(ctx, model_key, detector)
         # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
         picture = load_picture(image, ctx.limits.max_decode_pixels, draft_pixels=options.max_input_pixels)
         if ctx.gpu is not None:  # progress cannot cross into the GPU process
             return picture, ctx.gpu(key, detector, picture, options), restorer
         return picture, restorer.restore(picture, options, progress=progress), restorer
+    raise AssertionError("unreachable")  # for type checkers: one_line_errors re-raises
+
+
+@contextlib.contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Every failure of a restoration as a GFPGANError of one line: the server keeps serving."""
+    try:
+        yield
     except GFPGANError:
         raise
     except MemoryError:
         raise GFPGANError("Not enough memory for this image; try a smaller one or a lower rescale factor.") from None
-    except Exception as exc:  # the server keeps serving whatever happens
+    except Exception as exc:
         log.exception("restore failed")
         raise GFPGANError(
             f"Restoration failed ({type(exc).__name__}); the server is fine, please try another image."
@@ -371,6 +380,31 @@ def restore_photos(
     if zip_path is None:
         shutil.rmtree(out_dir, ignore_errors=True)
     return BatchResult(str(zip_path) if zip_path else None, report.summary(job.seconds()))
+
+
+TASK_WORDS = {"colorize": "Colourised", "inpaint": "The white region filled"}
+
+
+def run_task(job: Job, face: str | None, task: str) -> TaskResult:
+    """One aligned face colourised or filled where it is pure white, by the checkpoint made for it,
+    as its authors' scripts call it (:data:`~gfpgan_core.options.TASKS`)."""
+    ctx = job.context
+    if not face:
+        raise GFPGANError("Please upload an aligned face first.")
+    options = RestoreOptions(aligned=True, task=task, upscale=1, upsample_background=False)
+    with ctx.budget.in_use([face]) if ctx.budget else contextlib.nullcontext(), one_line_errors():
+        key, restorer = ctx.service.task_restorer(task)
+        picture = load_picture(face, ctx.limits.max_decode_pixels, draft_pixels=ctx.limits.max_input_pixels)
+        result = restorer.restore(picture, options, progress=job.reporter())
+    out_dir = output_folder()
+    path = out_dir / f"{download_stem(face)}_{task}.png"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode(result.picture, "png"))
+    except OSError as exc:
+        raise could_not_save(exc, out_dir, "the result") from None
+    notes = "".join(f" {note}" for note in result.notes)
+    return TaskResult(str(path), f"**{TASK_WORDS[task]}** · {job.seconds():.1f} s · model {key}.{notes}")
 
 
 def compare_models(

@@ -47,6 +47,8 @@ class Outputs(ResultOutputs):
     batch_summary: gr.Markdown
     compare_gallery: gr.Gallery
     compare_summary: gr.Markdown
+    task_image: gr.Image
+    task_summary: gr.Markdown
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Page:
     stop_button: gr.Button
     batch_button: gr.Button
     compare_button: gr.Button
+    colorize_button: gr.Button
+    inpaint_button: gr.Button
     expression_row: gr.Row
     expression_before: gr.Label
     expression_after: gr.Label
@@ -107,14 +111,18 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
                 result = _result()
         with gr.Accordion("Compare models on this photo", open=False, elem_id="compare"):
             compare = _compare(facts)
+        with gr.Accordion(text.TASKS_TITLE, open=False, elem_id="tasks"):
+            tasks = _tasks()
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(text.about(limits))
-    inputs = Inputs(files=files, model_keys=compare.model_keys, **vars(photo))
+    inputs = Inputs(files=files, model_keys=compare.model_keys, face=tasks.face, **vars(photo))
     outputs = Outputs(
         photos_zip=photos_zip,
         batch_summary=batch_summary,
         compare_gallery=compare.gallery,
         compare_summary=compare.summary,
+        task_image=tasks.image,
+        task_summary=tasks.summary,
         **vars(result.outputs),
     )
     return Page(
@@ -126,6 +134,8 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
         stop_button=stop_button,
         batch_button=batch_button,
         compare_button=compare.button,
+        colorize_button=tasks.colorize_button,
+        inpaint_button=tasks.inpaint_button,
         expression_row=result.expression_row,
         expression_before=result.expression_before,
         expression_after=result.expression_after,
@@ -218,6 +228,7 @@ class Inputs(_PhotoAndOptions):
 
     files: PhotoFiles
     model_keys: CheckboxGroup
+    face: PhotoInput
 
 
 @dataclass
@@ -269,6 +280,30 @@ class _Compare:
     button: gr.Button
     gallery: gr.Gallery
     summary: gr.Markdown
+
+
+@dataclass
+class _Tasks:
+    face: PhotoInput
+    colorize_button: gr.Button
+    inpaint_button: gr.Button
+    image: gr.Image
+    summary: gr.Markdown
+
+
+def _tasks() -> _Tasks:
+    """An aligned face colourised, or filled where it is painted pure white (CodeFormer's checkpoints)."""
+    gr.Markdown(text.TASKS_HELP)
+    with gr.Row():
+        face = PhotoInput(
+            type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Aligned face", elem_id="task-face"
+        )
+        image = gr.Image(label="Result", type="filepath", format="png", interactive=False, elem_id="task-result")
+    with gr.Row():
+        colorize_button = gr.Button("Colourise", elem_id="colorize-button")
+        inpaint_button = gr.Button("Fill the white region", elem_id="inpaint-button")
+    summary = gr.Markdown(label="Task summary", elem_id="task-summary")
+    return _Tasks(face, colorize_button, inpaint_button, image, summary)
 
 
 def _compare(facts: PageFacts) -> _Compare:

@@ -56,7 +56,15 @@ class CompareResult:
     compare_summary: str
 
 
-def values(result: PageResult | BatchResult | CompareResult) -> tuple:
+@dataclass
+class TaskResult:
+    """The outputs of ``/colorize`` and ``/inpaint``, in order."""
+
+    task_image: str | None
+    task_summary: str
+
+
+def values(result: PageResult | BatchResult | CompareResult | TaskResult) -> tuple:
     """A result's values in its endpoint's output order (its fields' order)."""
     return tuple(getattr(result, f.name) for f in fields(result))
 

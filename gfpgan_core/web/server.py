@@ -53,7 +53,8 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     photo.example_files = frozenset(photo.temp_files)  # the examples' copies in Gradio's cache
     examples.kept.update(photo.example_files)
     photo.keep_in_cache = examples.kept  # Gradio's cache cleaning skips these
-    photo.uploads = page.inputs.files.uploads = page.blocks.upload_file_set  # the set Gradio's upload route fills
+    # the set Gradio's upload route fills: the file inputs take only what is in it
+    photo.uploads = page.inputs.files.uploads = page.inputs.face.uploads = page.blocks.upload_file_set
     wire(page, context, examples)
     return page.blocks
 

@@ -31,6 +31,13 @@ def weight_info(model_key: str, default: float) -> str:
     return f"Set to {model_key}'s own default, {default:g}, as its authors run it; lower keeps more of the input face."
 
 
+TASKS_TITLE = "An aligned face: colourise it, or fill a region painted white (CodeFormer)"
+TASKS_HELP = (
+    "A face already cropped and aligned like FFHQ (512 x 512 is the models' size). **Colourise** gives a grey "
+    "face colour; **Fill the white region** redraws the pixels that are pure white (paint the region to fill "
+    "white in any editor first). CodeFormer's own checkpoints for these, as its authors run them; their "
+    "weights are under the S-Lab License 1.0, non-commercial."
+)
 EXPRESSIONS_LABEL = (
     "Read each face's expression, before and after (angry, disgust, fear, happy, sad, surprise, neutral)"
 )
