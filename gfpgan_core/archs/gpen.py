@@ -28,21 +28,12 @@ from torch import nn
 
 from .gfpganv1 import ConvLayer, EqualLinear, FirFilter, FusedLeakyReLU, ModulatedConv2d, NormStyleCode
 from .spec import FACE_RESTORER, ArchSpec, StateDict, count_indices
+from .stylegan2_clean import stylegan_channels
 
 # The authors' five points (eyes, nose, mouth corners) in a 512 x 512 GPEN crop, from align_faces.py
 GPEN_TEMPLATE_512 = np.array(
     [[202.04, 242.88], [309.43, 242.29], [256.08, 303.96], [211.96, 366.83], [300.89, 366.34]], dtype=np.float64
 )
-
-
-def channels_of(size: int, channel_multiplier: float, narrow: float) -> dict[int, int]:
-    """Feature channels at each resolution (GPEN's table, rosinality's StyleGAN2 with ``narrow``)."""
-    wide = {4: 512, 8: 512, 16: 512, 32: 512, 64: 256, 128: 128, 256: 64, 512: 32, 1024: 16, 2048: 8}
-    return {
-        res: int(c * narrow) if res <= 32 else int(c * channel_multiplier * narrow)
-        for res, c in wide.items()
-        if res <= size
-    }
 
 
 class ConcatNoise(nn.Module):
@@ -91,7 +82,7 @@ class Generator(nn.Module):
 
     def __init__(self, cfg: GPENConfig) -> None:
         super().__init__()
-        ch = channels_of(cfg.size, cfg.channel_multiplier, cfg.narrow)
+        ch = stylegan_channels(cfg.channel_multiplier, cfg.narrow)
         self.style = nn.Sequential(
             NormStyleCode(),
             *(EqualLinear(cfg.style_dim, cfg.style_dim, lr_mul=0.01, activation=True) for _ in range(cfg.n_mlp)),
@@ -143,7 +134,7 @@ class GPEN(nn.Module):
         super().__init__()
         self.config = cfg = config or GPENConfig()
         self.out_size = cfg.size
-        ch = channels_of(cfg.size, cfg.channel_multiplier, cfg.narrow)
+        ch = stylegan_channels(cfg.channel_multiplier, cfg.narrow)
         levels = int(math.log2(cfg.size))
         self.generator = Generator(cfg)
         self.ecd0 = nn.Sequential(ConvLayer(3, ch[cfg.size], 1))
@@ -174,7 +165,7 @@ def infer_config(state: StateDict) -> GPENConfig:
     size = 2 ** (count_indices(state, r"ecd(\d+)\.") + 1)
     narrow = state["generator.input.input"].shape[1] / 512
     at_size = state["ecd0.0.0.weight"].shape[0]
-    multiplier = at_size / (channels_of(size, 1, 1)[size] * narrow) if size > 32 else 1
+    multiplier = at_size / (stylegan_channels(1, 1)[size] * narrow) if size > 32 else 1
     return GPENConfig(
         size=size,
         style_dim=state["final_linear.0.weight"].shape[0],

@@ -30,6 +30,7 @@ def stylegan_channels(channel_multiplier: float, narrow: float) -> dict[int, int
         256: int(64 * channel_multiplier * narrow),
         512: int(32 * channel_multiplier * narrow),
         1024: int(16 * channel_multiplier * narrow),
+        2048: int(8 * channel_multiplier * narrow),  # GPEN-BFR-2048
     }
 
 
