@@ -200,7 +200,7 @@ class ModelService:
         """(the zoo name, a restorer) of the checkpoint made for ``task`` ("colorize", "inpaint"): for
         aligned faces, so with the offline detector and no background network."""
         check_choice("task", task, TASKS[1:])
-        key = next(e.name for e in zoo.ZOO.values() if e.task == task)
+        key = zoo.entry_for_task(task).name
         return key, self._compose(key, "yunet", "lanczos")
 
     def _compose(self, key: str, detector: str, upsampler: str) -> Restorer:

@@ -304,6 +304,11 @@ ZOO: dict[str, ZooEntry] = {
 }
 
 
+def entry_for_task(task: str) -> ZooEntry:
+    """The checkpoint made for ``task`` (options.TASKS other than "restore"): the model it takes by default."""
+    return next(e for e in ZOO.values() if e.task == task)
+
+
 def get_entry(name: str) -> ZooEntry:
     """The entry called ``name`` (or one of its aliases, or its file name), case-insensitive."""
     key = name.strip().lower()

@@ -38,7 +38,7 @@ def default_model(args: argparse.Namespace) -> str:
     if task != "restore":  # the checkpoint made for it (CodeFormer's colourisation or inpainting)
         from .. import zoo
 
-        made_for = next(e.name for e in zoo.ZOO.values() if e.task == task)
+        made_for = zoo.entry_for_task(task).name
         log.info(f"Model: {made_for} (the checkpoint for --task {task}).")
         return made_for
     from ..service import ModelService  # torch: only once a command runs
