@@ -276,11 +276,13 @@ def browser_page(url: str, width: int = 1400, height: int = 1100):
 @pytest.fixture(scope="module")
 def compare_server(tmp_path_factory):
     """An app with two face models: the random GFPGAN given at start and RestoreFormer (random weights in
-    the release's layout) in its weights folder."""
+    the release's layout) in its weights folder, and CodeFormer's inpainting checkpoint for the brush."""
     import torch
 
     tmp = tmp_path_factory.mktemp("compare")
     (tmp / "weights").mkdir()
     torch.save({"params_ema": published_layout("RestoreFormer")}, tmp / "weights" / "RestoreFormer.pth")
+    fill = published_layout("CodeFormer", codebook_size=512, connect_list=("32", "64", "128"))
+    torch.save({"params_ema": fill}, tmp / "weights" / "codeformer_inpainting.pth")
     with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
         yield server

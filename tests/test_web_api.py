@@ -348,7 +348,8 @@ def test_the_docs_python_recipe_runs_as_copied(app_url, tmp_path):
 def test_the_api_is_unchanged_by_the_pages_layout(tmp_path, tiny_checkpoint):
     """Every endpoint's parameter names, order, components and defaults, and its outputs' labels and
     components, equal the API as it was before the page moved into gfpgan_core/web (2026-12-03,
-    tests/fixtures/api_info.json; the same day the weights' default became null: each model's own): the
+    tests/fixtures/api_info.json; the same day the weights' default became null: each model's own; blend,
+    0 to 1, default 1, was added last to /restore and /restore_batch on 2026-12-03 too): the
     wiring looks components up by name, so the layout cannot reorder it."""
     import json
 

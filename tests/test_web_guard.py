@@ -191,3 +191,25 @@ def test_a_refused_payload_costs_one_path_lookup_whatever_the_number_of_uploads(
     assert photo.received_by_gradio(str(tmp_path / "upload7" / "photo.png"))
     assert photo.received_by_gradio(str(tmp_path / "upload7" / ".." / "upload7" / "photo.png"))  # another spelling
     assert len(calls) == 2
+
+
+def test_a_call_written_before_an_optional_parameter_existed_gets_its_default():
+    """An endpoint's trailing parameters a call leaves out get their defaults (by API name on /call/, by
+    index on /queue/join); a required one left out is left for Gradio to refuse, and a full call passes as is."""
+    from gfpgan_core.web.guard import REQUIRED
+
+    received = []
+
+    async def echo(request):
+        received.append((await request.json())["data"])
+        return JSONResponse({"event_id": "e"})
+
+    routes = [Route(p, echo, methods=["POST"]) for p in ("/gradio_api/call/restore", "/gradio_api/queue/join")]
+    defaults = {"restore": [REQUIRED, "PNG", 1.0], 3: [REQUIRED, "PNG", 1.0]}
+    client = TestClient(PayloadGuard(Starlette(routes=routes), defaults=defaults))
+    client.post("/gradio_api/call/restore", json={"data": ["a"]})
+    client.post("/gradio_api/queue/join", json={"data": ["a", "JPEG"], "fn_index": 3, "session_hash": "s"})
+    client.post("/gradio_api/queue/join", json={"data": ["a"], "fn_index": 4, "session_hash": "s"})  # not an endpoint
+    client.post("/gradio_api/call/restore", json={"data": []})  # the photo is required
+    client.post("/gradio_api/call/restore", json={"data": ["a", "WebP", 0.5]})
+    assert received == [["a", "PNG", 1.0], ["a", "JPEG", 1.0], ["a"], [], ["a", "WebP", 0.5]]

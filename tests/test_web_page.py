@@ -163,3 +163,43 @@ def test_the_weight_slider_follows_the_chosen_models_own_default(app_url):
         page.get_by_role("option", name="codeformer").first.click()
         page.wait_for_function(f"document.querySelector({slider!r}).value === '0.5'", timeout=10_000)
         assert "codeformer's own default, 0.5" in page.locator("#weight").inner_text()
+
+
+def test_the_brush_paints_the_region_that_inpainting_fills(compare_server, tmp_path):
+    """Paint over an aligned face with the page's brush, hand the painted face to the input and fill it:
+    the painted stroke is pure white in the uploaded face (hard-edged: no near-white ring), and the
+    filled face equals the original outside it."""
+    face = np.minimum(np.asarray(Image.open(photos("hq_faces_512", 1)[0]).convert("RGB").resize((512, 512))), 254)
+    original = tmp_path / "face.png"
+    Image.fromarray(face).save(original)
+    with browser_page(compare_server.url) as page:
+        page.get_by_text("An aligned face: colourise it", exact=False).click()
+        page.locator("#task-face input[type=file]").set_input_files(str(original))
+        note = page.locator("#mask-painter .painter-note")
+        note.filter(has_text="Drag over the face").wait_for(timeout=30_000)
+        canvas = page.locator("#mask-painter canvas")
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        scale = box["width"] / 512
+        page.mouse.move(box["x"] + 150 * scale, box["y"] + 250 * scale)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 350 * scale, box["y"] + 250 * scale, steps=10)
+        page.mouse.up()
+        page.locator("#mask-painter .painter-apply").click()
+        note.filter(has_text="The painted face is in the input").wait_for(timeout=30_000)
+        src = page.locator("#task-face img").first.get_attribute("src")
+        assert "_painted.png" in src
+        with urllib.request.urlopen(urllib.parse.urljoin(compare_server.url, src)) as response:
+            painted = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+        white = (painted == 255).all(axis=2)
+        assert white[250, 160:340].all() and not white[100].any()  # the stroke, and nothing far from it
+        changed = (painted != face).any(axis=2)
+        assert np.array_equal(changed, white)  # every changed pixel is pure white: a hard edge
+        page.locator("#inpaint-button").click()
+        page.wait_for_function(
+            "document.querySelector('#task-summary').innerText.includes('The white region filled')", timeout=120_000
+        )
+        result_src = page.locator("#task-result img").first.get_attribute("src")
+        with urllib.request.urlopen(urllib.parse.urljoin(compare_server.url, result_src)) as response:
+            filled = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
+        assert np.array_equal(filled[~white], face[~white]) and not np.array_equal(filled[white], face[white])

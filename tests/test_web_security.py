@@ -1,15 +1,18 @@
 """The public app through raw HTTP, as an attacker would call it: no server file leaves, nothing is fetched."""
 
+import io
 import json
 import os
 import time
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from conftest import REPO, fetch_recorder, photos, running_app
 
+# the API's values before blend was added (the last parameter): a call written then still runs (guard.py)
 ARGS = ["custom", 1, 1.0, False, False, "auto", 0.6, False, "PNG", 90, False]
 
 
@@ -70,6 +73,27 @@ def test_an_uploaded_image_is_restored(app_server):
     assert (status, event) == (200, "complete"), data
     status, event, data = _call(app_server.url, {"path": path})  # the same upload without the marker
     assert (status, event) == (200, "complete"), data
+
+
+def test_blend_zero_gives_the_photo_back_and_a_call_without_blend_restores(app_server, tmp_path):
+    """Blend 0 through raw HTTP: the download's pixels are the photo's; the same call written before blend
+    existed (one value fewer) gets blend's default, 1, and its faces restored."""
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.open(photos("hq_photos", 1)[0]).convert("RGB").save(photo)
+    path = _upload(app_server.url, photo)
+    status, event, data = _call(app_server.url, {"path": path}, [*ARGS, 0.0])
+    assert (status, event) == (200, "complete"), data
+    original = np.asarray(Image.open(photo))
+    assert np.array_equal(np.asarray(Image.open(_download(app_server.url, data[0]))), original)
+    status, event, data = _call(app_server.url, {"path": path}, ARGS)
+    assert (status, event) == (200, "complete"), data
+    assert not np.array_equal(np.asarray(Image.open(_download(app_server.url, data[0]))), original)
+
+
+def _download(url, file_data) -> io.BytesIO:
+    return io.BytesIO(httpx.get(file_data["url"], timeout=30).content)
 
 
 @pytest.mark.parametrize("meta", [True, False])
@@ -167,11 +191,14 @@ def test_the_batch_endpoint_takes_only_uploads_and_fetches_nothing(app_server, o
         (6, "mtcnn", "not in the list of choices"),
         (7, 5, "maximum value"),
         (8, "no", "expected true or false"),
+        (12, 1.5, "maximum value"),
+        (12, float("nan"), "Blend must be a number from 0 to 1"),
+        (12, None, "(0 = none, 1 = all): 'None' is not a valid value"),  # the slider's label, then why
     ],
 )
 def test_bad_arguments_are_one_readable_line(app_server, position, value, expected):
     path = _upload(app_server.url, photos("hq_photos", 1)[0])
-    args = [{"path": path}, *ARGS]
+    args = [{"path": path}, *ARGS, 1.0]
     args[position] = value
     status, event, data = _call(app_server.url, args[0], args[1:])
     assert (status, event) == (200, "error"), data

@@ -17,6 +17,8 @@ What it holds, one rule each, in one place:
   call counts against its caller, not against the loopback its restoration then comes through.
 - **The disk**: uploads are refused while the disk is nearly full or the app's budget is spent.
 - **Jobs nobody comes for** are dropped from the queue; a late reader of one gets a line saying so.
+- **Calls written for an older API** still run: an endpoint's trailing optional parameters that a
+  call leaves out get their defaults (Gradio refuses a call with fewer values than inputs).
 A refusal is one JSON line with status 400, 404, 413, 429 or 507.
 
 Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
@@ -32,7 +34,7 @@ import os
 import time
 import urllib.parse
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +60,7 @@ MCP_ROUTE = "/gradio_api/mcp"
 LOOPBACK = ("127.0.0.1", "::1")
 REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
 FETCHED_PREFIXES = tuple(p for p in REMOTE_PREFIXES if p != "data:")  # what a server would go and get
+REQUIRED = object()  # a parameter without a default, in an endpoint's defaults
 
 
 def file_payloads(data: Any) -> list[dict[str, Any]]:
@@ -112,6 +115,29 @@ def refusal(payload: dict[str, Any], is_received: Callable[[str], bool] | None) 
     if is_received is not None and not is_received(path):
         return "Only images uploaded to this app can be restored: upload the file first."
     return None
+
+
+def fill_omitted(inputs: Any, defaults: Sequence[Any]) -> bool:
+    """Append the defaults of the trailing parameters a call left out, in place; whether any were.
+
+    A raw call written before an endpoint grew an optional parameter sends one value fewer, which
+    Gradio refuses; nothing is filled where a parameter left out has no default (Gradio then says so).
+    """
+    if not isinstance(inputs, list) or len(inputs) >= len(defaults):
+        return False
+    omitted = defaults[len(inputs) :]
+    if any(d is REQUIRED for d in omitted):
+        return False
+    inputs.extend(omitted)
+    return True
+
+
+def _endpoint_key(path: str, data: Any) -> str | int | None:
+    """Which endpoint a queued call is for: its API name (``/call/NAME``) or its index (``/queue/join``)."""
+    if path.startswith(QUEUED_ROUTES[0]):
+        return path[len(QUEUED_ROUTES[0]) :].strip("/")
+    index = data.get("fn_index") if isinstance(data, dict) else None
+    return index if isinstance(index, int) and not isinstance(index, bool) else None
 
 
 def tool_call_refusal(data: Any) -> str | None:
@@ -263,6 +289,7 @@ class PayloadGuard:
         free_bytes: Callable[[], int] | None = None,
         admit_upload: Callable[[int], bool] | None = None,
         drop_job: Callable[[str], Awaitable[bool]] | None = None,
+        defaults: Mapping[str | int, Sequence[Any]] | None = None,
     ) -> None:
         self.app = app
         self.policy = policy
@@ -273,6 +300,8 @@ class PayloadGuard:
         # claim_s is dropped from the queue: its client is gone. (The page's own stream is watched by
         # Gradio, which drops the jobs of a page that closes.)
         self.drop_job = drop_job
+        # each public endpoint's parameter defaults (REQUIRED where none), by API name and by index
+        self.defaults = defaults or {}
         self.jobs, self.instant, self.uploads = (
             _rate(policy.calls_per_minute),
             _rate(policy.instant_calls_per_minute),
@@ -327,7 +356,9 @@ class PayloadGuard:
         # the inputs: Gradio reads files only there (a gallery's select event echoes the selected
         # output's path in "event_data", which no handler opens)
         inputs = data.get("data") if isinstance(data, dict) and "data" in data else data
-        if localize_own_files(inputs, self.is_received):
+        endpoint = _endpoint_key(path, data) if queued else None
+        filled = endpoint is not None and endpoint in self.defaults and fill_omitted(inputs, self.defaults[endpoint])
+        if localize_own_files(inputs, self.is_received) or filled:
             body = bytearray(json.dumps(data).encode())
         reasons = [r for p in file_payloads(inputs) if (r := refusal(p, self.is_received))]
         if reasons:

@@ -153,6 +153,8 @@ def restore(job: Job, image_path: str | None, options: PageOptions) -> PageResul
         quality: JPEG and WebP quality, 1 to 100.
         expressions: also read each face's expression (angry, disgust, fear, happy, sad, surprise,
             neutral) on the input and on the restored face.
+        blend: how much of each restored face replaces the original in the photo, 0 to 1 (0: the photo
+            unchanged, 1: the restored faces whole), apart from the model's fidelity weight.
 
     Returns:
         The restored image (full resolution, named after the photo), a gallery of input | restored face

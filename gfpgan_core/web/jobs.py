@@ -161,6 +161,7 @@ def restore_options(
     threshold: float | None,
     aligned: bool,
     expressions: bool = False,
+    blend: float = DEFAULTS.blend,
 ) -> RestoreOptions:
     """The page's controls as engine options, within this server's limits (bad values: OptionsError)."""
     return RestoreOptions(
@@ -175,6 +176,7 @@ def restore_options(
         max_input_pixels=limits.max_input_pixels,
         max_output_pixels=limits.max_output_pixels,
         expressions=bool(expressions),
+        blend=float(blend),
     )
 
 
@@ -194,6 +196,7 @@ class PageOptions:
     output_format: str = "PNG"
     quality: int = DEFAULT_QUALITY
     expressions: bool = False
+    blend: float = DEFAULTS.blend  # last: raw calls made before it existed send one value fewer (guard.py)
 
     def __post_init__(self) -> None:
         """The download's options, checked here (the engine checks the rest): a raw API call can send
@@ -207,6 +210,9 @@ class PageOptions:
         if not 1 <= quality <= 100:
             raise OptionsError(f"Quality must be from 1 to 100, not {quality:g}.")
         object.__setattr__(self, "quality", int(quality))
+        blend = self.blend
+        if isinstance(blend, bool) or not isinstance(blend, (int, float)) or not 0 <= blend <= 1:  # NaN too
+            raise OptionsError(f"Blend must be a number from 0 to 1, not {str(blend)[:20]!r}.")
 
     def restore_options(self, limits: Limits) -> RestoreOptions:
         return restore_options(
@@ -218,6 +224,7 @@ class PageOptions:
             self.threshold,
             self.aligned,
             self.expressions,
+            self.blend,
         )
 
 

@@ -15,6 +15,7 @@ from ..service import ModelChoice
 from . import text
 from .components import Checkbox, CheckboxGroup, Dropdown, OptionalSlider, PhotoFiles, PhotoInput, Radio, Slider
 from .settings import (
+    BLEND,
     DEFAULT_QUALITY,
     DEFAULTS,
     GRADIO_SWEEP_S,
@@ -158,6 +159,7 @@ class _PhotoAndOptions:
     output_format: Radio
     quality: Slider
     expressions: Checkbox
+    blend: Slider
 
 
 def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
@@ -183,6 +185,9 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         WEIGHT.low, WEIGHT.high, value=None, step=WEIGHT.step, label=text.WEIGHT_LABEL, elem_id="weight"
     )
     with gr.Accordion("Advanced", open=False):
+        blend = Slider(
+            BLEND.low, BLEND.high, value=DEFAULTS.blend, step=BLEND.step, label=text.BLEND_LABEL, elem_id="blend"
+        )
         only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
         aligned = Checkbox(
             DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
@@ -219,6 +224,7 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         output_format=output_format,
         quality=quality,
         expressions=expressions,
+        blend=blend,
     )
 
 
@@ -299,6 +305,13 @@ def _tasks() -> _Tasks:
             type="filepath", image_mode=None, sources=["upload", "clipboard"], label="Aligned face", elem_id="task-face"
         )
         image = gr.Image(label="Result", type="filepath", format="png", interactive=False, elem_id="task-result")
+    # the brush: in the browser only; what it paints reaches the face input as an ordinary upload
+    gr.HTML(
+        html_template=text.asset("painter.html"),
+        css_template=text.asset("painter.css"),
+        js_on_load=text.asset("painter.js"),
+        elem_id="mask-painter",
+    )
     with gr.Row():
         colorize_button = gr.Button("Colourise", elem_id="colorize-button")
         inpaint_button = gr.Button("Fill the white region", elem_id="inpaint-button")

@@ -4,11 +4,13 @@ disk budget, warm-up). ``python app.py`` calls :func:`main`."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -19,7 +21,7 @@ from ..service import ModelService
 from .components import PhotoInput
 from .diskbudget import DiskBudget
 from .events import wire
-from .guard import PayloadGuard, guard_policy
+from .guard import REQUIRED, PayloadGuard, guard_policy
 from .jobs import Context, ExampleResults
 from .layout import PageFacts, build_page
 from .outputs import results_root
@@ -57,6 +59,19 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     photo.uploads = page.inputs.files.uploads = page.inputs.face.uploads = page.blocks.upload_file_set
     wire(page, context, examples)
     return page.blocks
+
+
+def endpoint_defaults(demo: gr.Blocks) -> dict[str | int, list[Any]]:
+    """Each public endpoint's parameter defaults (guard.REQUIRED where it has none), by API name and by
+    index, read from the signature Gradio made its API from (the request and progress are not inputs)."""
+    found: dict[str | int, list[Any]] = {}
+    for index, fn in demo.fns.items():
+        if not isinstance(fn.api_name, str) or fn.fn is None or fn.api_visibility == "private":
+            continue
+        parameters = list(inspect.signature(fn.fn).parameters.values())[: len(fn.inputs)]
+        defaults = [REQUIRED if p.default is inspect.Parameter.empty else p.default for p in parameters]
+        found[fn.api_name] = found[index] = defaults
+    return found
 
 
 async def drop_waiting_job(demo: gr.Blocks, event_id: str) -> bool:
@@ -223,6 +238,7 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
                     free_bytes=lambda: shutil.disk_usage(cache).free,
                     admit_upload=context.budget.admit if context.budget else None,
                     drop_job=lambda event_id: drop_waiting_job(demo, event_id),
+                    defaults=endpoint_defaults(demo),
                 )
             ]
         },

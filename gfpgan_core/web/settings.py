@@ -130,6 +130,7 @@ class Range:
 
 RESCALE_STEP = 0.5
 WEIGHT = Range(0, 1, 0.05)
+BLEND = Range(0, 1, 0.05)
 THRESHOLD = Range(0.1, 0.99, 0.01)
 QUALITY = Range(1, 100, 1)
 DEFAULT_QUALITY = 90  # JPEG and WebP downloads

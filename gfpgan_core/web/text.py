@@ -24,6 +24,7 @@ THRESHOLD_LABEL = (
     f"the page looks again at {FALLBACK_THRESHOLD:g})"
 )
 WEIGHT_LABEL = "Fidelity weight (0 = keep the input face, 1 = full restoration)"
+BLEND_LABEL = "Blend: how much of each restored face replaces the original in the photo (0 = none, 1 = all)"
 
 
 def weight_info(model_key: str, default: float) -> str:
@@ -34,9 +35,10 @@ def weight_info(model_key: str, default: float) -> str:
 TASKS_TITLE = "An aligned face: colourise it, or fill a region painted white (CodeFormer)"
 TASKS_HELP = (
     "A face already cropped and aligned like FFHQ (512 x 512 is the models' size). **Colourise** gives a grey "
-    "face colour; **Fill the white region** redraws the pixels that are pure white (paint the region to fill "
-    "white in any editor first). CodeFormer's own checkpoints for these, as its authors run them; their "
-    "weights are under the S-Lab License 1.0, non-commercial."
+    "face colour; **Fill the white region** redraws the pixels that are pure white: paint over the region "
+    "with the brush below and use the painted face (or upload a face painted white in any editor). "
+    "CodeFormer's own checkpoints for these, as its authors run them; their weights are under the S-Lab "
+    "License 1.0, non-commercial."
 )
 EXPRESSIONS_LABEL = (
     "Read each face's expression, before and after (angry, disgust, fear, happy, sad, surprise, neutral)"
@@ -44,8 +46,13 @@ EXPRESSIONS_LABEL = (
 COMPARE_LABEL = f"Models (two to {MAX_COMPARED}; the photo above and its options; faces only, no upscaling)"
 
 
+def asset(name: str) -> str:
+    """A file of the page's own (CSS, HTML, the brush's script), as text."""
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
 def css() -> str:
-    return (ASSETS / "page.css").read_text(encoding="utf-8")
+    return asset("page.css")
 
 
 def about(limits: Limits) -> str:
