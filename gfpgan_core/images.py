@@ -12,10 +12,10 @@ import contextlib
 import io
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Union
+from pathlib import Path, PurePath
+from typing import TypeVar, Union
 
 import cv2
 import numpy as np
@@ -405,6 +405,31 @@ def list_images(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     raise InputNotFoundError(f"Input {path} does not exist.")
+
+
+P = TypeVar("P", bound=PurePath)
+OUTPUT_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff")
+
+
+def output_extension(input_suffix: str, requested: str = "auto") -> str:
+    """The restored image's extension: the input's own ("auto") or the one requested; png for any
+    other (a .gif input, an unknown request)."""
+    ext = (input_suffix if requested == "auto" else requested).lower().lstrip(".")
+    return ext if ext in OUTPUT_EXTENSIONS else "png"
+
+
+def output_stems(inputs: Sequence[P]) -> dict[P, str]:
+    """The name each input's outputs take: its stem, or, where inputs in one folder share a stem
+    (photo.jpg and photo.png), the stem and its extension (photo_jpg, photo_png), so no output
+    overwrites another and a rerun finds each again."""
+    sharing: dict[tuple[PurePath, str], int] = {}
+    for path in inputs:
+        key = (path.parent, path.stem.lower())
+        sharing[key] = sharing.get(key, 0) + 1
+    return {
+        path: f"{path.stem}_{path.suffix.lstrip('.')}" if sharing[path.parent, path.stem.lower()] > 1 else path.stem
+        for path in inputs
+    }
 
 
 def resize(arr: np.ndarray, size: tuple[int, int], interpolation: int = cv2.INTER_LANCZOS4) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import GFPGANError, InputNotFoundError, OptionsError, plural
 from ..expressions import expression_row, expressions_csv
-from ..images import IMAGE_EXTENSIONS, Picture, list_images, write_image
+from ..images import IMAGE_EXTENSIONS, Picture, list_images, output_extension, output_stems, write_image
 from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, TASKS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
@@ -19,7 +19,6 @@ from .main import add_command
 
 log = logging.getLogger(__name__)
 DEFAULTS = RestoreOptions()
-OUTPUT_EXTENSIONS = ("png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -94,6 +93,23 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="skip images whose restored output exists (the default for a folder, so a stopped run resumes)",
     )
     r.add_argument("--overwrite", dest="skip_existing", action="store_false", help="restore every image again")
+    scale = r.add_argument_group(
+        "on a Ray cluster (pip install 'gfpgan-core[scale]'; docs/scale.md)",
+        "-i and -o may then be folders or URIs (s3://, gs://, ...); every image below -i is restored into "
+        "-o/restored_imgs (sub-folders kept) with a manifest (-o/manifest.jsonl: a row per image, failures "
+        "included); a rerun skips what the manifest and the outputs say is done (--overwrite: none)",
+    )
+    scale.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run on Ray: alone, a Ray started on this machine for the job; 'auto' or an address, a running cluster",
+    )
+    scale.add_argument("--actors", type=int, default=None, help="restoring actors (default: as the cluster holds)")
+    scale.add_argument(
+        "--gpus-per-actor", type=float, default=None, help="GPUs per actor (default: 1 where there are GPUs, else 0)"
+    )
     r.set_defaults(handler=run)
 
 
@@ -113,19 +129,6 @@ def output_name(out_dir: Path, folder: str, stem: str, suffix: str, ext: str) ->
     if path.resolve().parent != (out_dir / folder).resolve():
         raise OptionsError(f"The output name {path.name!r} would leave {out_dir / folder}.")
     return path
-
-
-def output_stems(inputs: list[Path]) -> dict[Path, str]:
-    """The name each input's outputs take: its stem, or, where inputs share a stem (photo.jpg and
-    photo.png), the stem and its extension (photo_jpg, photo_png), so no output overwrites another and
-    a rerun finds each again."""
-    sharing: dict[str, int] = {}
-    for path in inputs:
-        sharing[path.stem.lower()] = sharing.get(path.stem.lower(), 0) + 1
-    return {
-        path: f"{path.stem}_{path.suffix.lstrip('.')}" if sharing[path.stem.lower()] > 1 else path.stem
-        for path in inputs
-    }
 
 
 def _picture(crop: np.ndarray) -> Picture:
@@ -187,10 +190,44 @@ def _restorer(args: argparse.Namespace) -> Restorer:
     return restorer
 
 
+def run_on_ray(args: argparse.Namespace, suffix: str) -> int:
+    """``--ray``: the same options as a folder, on a Ray cluster (gfpgan_core.scale); 1 if any image failed."""
+    if args.expressions:
+        raise OptionsError("--expressions is not available with --ray: the job writes restored images and a manifest.")
+    try:
+        import ray  # noqa: F401  (the extra's presence, checked before any work)
+
+        from ..scale import ScaleJob, restore_dataset
+    except ImportError:
+        raise OptionsError("--ray needs Ray: pip install 'gfpgan-core[scale]'.") from None
+    job = ScaleJob(
+        source=args.input,
+        destination=args.output,
+        model=default_model(args),
+        options=_options(args),
+        detector=args.detector,
+        upsampler=args.bg_upsampler,
+        parser=args.parser,
+        runtime=args.runtime,
+        device=args.device,
+        weights_dir=args.weights_dir,
+        download=not args.no_download,
+        ext=args.ext,
+        suffix=suffix,
+        resume=args.skip_existing is not False,
+        actors=args.actors,
+        gpus_per_actor=args.gpus_per_actor,
+    )
+    report = restore_dataset(job, address=None if args.ray == "local" else args.ray, log=log.info)
+    return 1 if report.failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     suffix = check_suffix(args.suffix)
+    if args.ray is not None:
+        return run_on_ray(args, suffix)
     source = Path(args.input)
     inputs = list_images(source)
     skip_existing = source.is_dir() if args.skip_existing is None else args.skip_existing
@@ -215,8 +252,7 @@ def run(args: argparse.Namespace) -> int:
     expression_rows: list[dict[str, object]] = []
     show_bar = len(inputs) > 1 and sys.stderr.isatty()  # else one line per image, for logs
     for n, path in enumerate(tqdm(inputs, desc="Restoring", unit="img", disable=not show_bar), 1):
-        ext = path.suffix.lower().lstrip(".") if args.ext == "auto" else args.ext.lower().lstrip(".")
-        ext = ext if ext in OUTPUT_EXTENSIONS else "png"
+        ext = output_extension(path.suffix, args.ext)
         target = output_name(out_dir, "restored_imgs", stems[path], suffix, ext)
         if skip_existing and target.exists():
             skipped += 1
