@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, InputNotFoundError, first_line
+from .errors import ImageError, InputNotFoundError, OptionsError, first_line
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse to decode more than this (a 10000x10000 photo)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # far above any photo file (a 100 MP JPEG is about 30 MB)
@@ -405,6 +405,16 @@ def list_images(path: Path) -> list[Path]:
     if path.is_dir():
         return sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
     raise InputNotFoundError(f"Input {path} does not exist.")
+
+
+SUFFIX_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def check_suffix(suffix: str, label: str = "The suffix") -> str:
+    """A suffix only ever names a file inside the output folder: no separators, no '..'."""
+    if not set(suffix) <= SUFFIX_CHARACTERS or ".." in suffix:
+        raise OptionsError(f"{label} may hold letters, digits, '-', '_' and single dots only, not {suffix!r}.")
+    return suffix
 
 
 P = TypeVar("P", bound=PurePath)

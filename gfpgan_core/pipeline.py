@@ -11,7 +11,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
@@ -24,7 +24,7 @@ from .archs import FaceRestorerModel
 from .archs.registry import default_weight
 from .background import BackgroundUpsampler, LanczosUpsampler
 from .devices import pick_device
-from .errors import LandmarkError, OptionsError
+from .errors import GFPGANError, LandmarkError, OptionsError
 from .expressions import ExpressionClassifier
 from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
@@ -79,6 +79,21 @@ class _Request:
         return RestorationResult(
             picture, faces, self.timings, self.notes, scale, len(faces) if found is None else found
         )
+
+
+@dataclass
+class _Prepared:
+    """An image between alignment and the model: its request, picture and faces' crops."""
+
+    req: _Request
+    opts: RestoreOptions
+    pic: Picture
+    scale: float
+    gray: bool
+    faces_found: int
+    faces: list[Detection]
+    crops: list[np.ndarray]
+    matrices: list[np.ndarray]
 
 
 def _gray3(rgb: np.ndarray) -> np.ndarray:
@@ -319,7 +334,53 @@ class Restorer:
         """
         opts = _with_overrides(options, overrides)
         self.check_task(opts.task)
-        req = _Request(progress)
+        work = self._prepare(_Request(progress), image, opts)
+        if isinstance(work, RestorationResult):  # an aligned face: done
+            return work
+        restored = work.req.stage("restore", self._restore_faces, work.crops, opts, work.gray, steps=True)
+        return self._complete(work, restored)
+
+    def restore_many(
+        self, images: Sequence[ImageLike], options: RestoreOptions | None = None
+    ) -> list[RestorationResult | GFPGANError]:
+        """Restore several images, the faces of all of them in shared batches of ``batch_size`` (a GPU
+        is busy with whole batches instead of each image's one or two faces).
+
+        Returns:
+            For each image, in order, its result (equal to :meth:`restore`'s) or the error that
+            stopped it (an image that cannot be decoded fails alone).
+        """
+        opts = options or RestoreOptions()
+        self.check_task(opts.task)
+        if opts.aligned or opts.seed is not None:  # one crop each, or noise seeded per image: one by one
+            return [self._attempt(self.restore, image, opts) for image in images]
+        prepared = [self._attempt(self._prepare, _Request(None), image, opts) for image in images]
+        work = [w for w in prepared if isinstance(w, _Prepared)]
+        crops = [crop for w in work for crop in w.crops]
+        started = time.perf_counter()
+        weight = self.default_weight if opts.weight is None else opts.weight
+        restored = self.restore_crops(crops, weight, None, opts.batch_size, None, opts.task) if crops else []
+        share = (time.perf_counter() - started) / max(1, len(crops))
+        results: list[RestorationResult | GFPGANError] = []
+        for item in prepared:
+            if not isinstance(item, _Prepared):
+                results.append(item)
+                continue
+            mine, restored = restored[: len(item.crops)], restored[len(item.crops) :]
+            item.req.timings["restore"] = share * len(mine)  # the batches' time, by faces
+            results.append(self._attempt(self._complete, item, [_gray3(r) for r in mine] if item.gray else mine))
+        return results
+
+    @staticmethod
+    def _attempt(work: Callable[..., T], *args: Any) -> T | GFPGANError:
+        try:
+            return work(*args)
+        except GFPGANError as exc:
+            return exc
+
+    def _prepare(self, req: _Request, image: ImageLike, opts: RestoreOptions) -> _Prepared | RestorationResult:
+        """Decode, detect and align: the faces' crops, ready for the model (an aligned input is
+        restored at once: it is one crop)."""
         plan = self._plan(req, image, opts)
         pic, scale = plan.picture, plan.scale
         gray = pic.grayscale or is_visually_gray(pic.rgb)
@@ -328,16 +389,20 @@ class Restorer:
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
         faces, crops, matrices = req.stage("align", self._align, pic, plan.faces, opts, req.notes)
-        restored = req.stage("restore", self._restore_faces, crops, opts, gray, steps=True)
-        canvas = req.stage("upsample", self._upsample, pic, scale, opts, gray, steps=True)
-        picture = req.stage("paste", self._paste, pic, canvas, restored, matrices, opts.blend)
+        return _Prepared(req, opts, pic, scale, gray, plan.faces_found, faces, crops, matrices)
+
+    def _complete(self, work: _Prepared, restored: list[np.ndarray]) -> RestorationResult:
+        """Upsample the background, paste the restored faces back, and the result."""
+        req, opts, pic = work.req, work.opts, work.pic
+        canvas = req.stage("upsample", self._upsample, pic, work.scale, opts, work.gray, steps=True)
+        picture = req.stage("paste", self._paste, pic, canvas, restored, work.matrices, opts.blend)
         records = [
             RestoredFace(f.box.copy(), f.landmarks.copy(), f.score, to_uint8(c), to_uint8(r))
-            for f, c, r in zip(faces, crops, restored, strict=True)
+            for f, c, r in zip(work.faces, work.crops, restored, strict=True)
         ]
         if opts.expressions and records:
             records = req.stage("expressions", self._with_expressions, records)
-        return req.finish(picture, records, scale, plan.faces_found)
+        return req.finish(picture, records, work.scale, work.faces_found)
 
     def plan(self, image: ImageLike, options: RestoreOptions | None = None, **overrides: Any) -> RestorePlan:
         """What :meth:`restore` would do with these arguments, without restoring: decode and detect only.

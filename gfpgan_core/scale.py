@@ -28,8 +28,9 @@ from typing import Any, cast
 import numpy as np
 
 from .errors import GFPGANError, InputNotFoundError, OptionsError, first_line, plural
-from .images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, encode, output_extension, output_stems
+from .images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_suffix, encode, output_extension, output_stems
 from .options import DETECTORS, PARSERS, RUNTIMES, UPSAMPLERS, RestoreOptions, check_choice
+from .results import RestorationResult
 
 OUTPUT_FOLDER = "restored_imgs"  # as the folder CLI names it
 MANIFEST = "manifest.jsonl"
@@ -68,6 +69,7 @@ class ScaleJob:
         check_choice("upsampler", self.upsampler, UPSAMPLERS)
         check_choice("parser", self.parser, PARSERS)
         check_choice("runtime", self.runtime, RUNTIMES)
+        check_suffix(self.suffix)  # it only ever names a file inside the destination
         if self.images_per_call < 1:
             raise OptionsError(f"images_per_call must be at least 1, not {self.images_per_call}.")
 
@@ -331,11 +333,16 @@ class RestoreActor:
     """An actor of the pool: builds its Restorer once, then restores what the read tasks bring."""
 
     def __init__(self, job: ScaleJob, threads: int) -> None:
+        import cv2
         import torch
 
         from .pipeline import Restorer
 
+        # the actor's share of the machine, for every thread pool in it: torch (and the ONNX runtimes,
+        # which take torch's count) and OpenCV's (detection, resizing, paste-back), which else takes
+        # every core and two actors on two cores fight over both
         torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
         self.job = job
         self.restorer = Restorer.from_pretrained(
             job.model,
@@ -350,29 +357,41 @@ class RestoreActor:
         self.model = self.restorer.describe()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:
+        """The batch's images restored together (their faces share the model's batches), each written;
+        a manifest row for each."""
         columns = ("relative", "output", "output_relative", "size", "data", "read_error")
-        rows = [self.restore_one(*values) for values in zip(*(batch[c] for c in columns), strict=True)]
+        items = list(zip(*(batch[c] for c in columns), strict=True))
+        readable = [item for item in items if not item[5]]
+        results = iter(self.restorer.restore_many([bytes(item[4]) for item in readable], self.job.options))
+        rows = [
+            self.row(relative, output, output_relative, size, str(error) if error else next(results))
+            for relative, output, output_relative, size, _, error in items
+        ]
         return {name: [row[name] for row in rows] for name in ROW_FIELDS}
 
-    def restore_one(
-        self, relative: str, output: str, output_relative: str, size: int, data: bytes, error: str
+    def row(
+        self, relative: str, output: str, output_relative: str, size: int, outcome: RestorationResult | Exception | str
     ) -> dict[str, Any]:
-        """One image decoded, restored and written; its manifest row (with its error, if any)."""
-        started = time.perf_counter()
+        """One image's result written, and its manifest row (with its error, if any)."""
         row: dict[str, Any] = dict(source=str(relative), output=str(output_relative), bytes=int(size), error="")
-        row.update(model=self.model, faces_found=0, faces_restored=0)
+        row.update(model=self.model, faces_found=0, faces_restored=0, seconds=0.0)
+        if isinstance(outcome, (str, Exception)):  # unreadable, or not restored: a row says why, the job goes on
+            row["error"] = outcome if isinstance(outcome, str) else first_line(outcome)
+            return row
+        started = time.perf_counter()
         try:
-            if error:
-                raise GFPGANError(str(error))
-            result = self.restorer.restore(bytes(data), self.job.options)
             filesystem, _ = _cached_filesystem(self.job.destination)
-            write_atomically(filesystem, str(output), encode(result.picture, str(output).rsplit(".", 1)[-1]))
-            row.update(faces_found=max(result.faces_found, len(result.faces)), faces_restored=len(result.faces))
-        except GFPGANError as exc:  # this image only: a row says why, the job goes on
+            write_atomically(filesystem, str(output), encode(outcome.picture, str(output).rsplit(".", 1)[-1]))
+        except GFPGANError as exc:
             row["error"] = first_line(exc)
+            return row
         except OSError as exc:  # the destination refused the write
             row["error"] = f"Cannot write the result: {first_line(exc)}."
-        row["seconds"] = round(time.perf_counter() - started, 3)
+            return row
+        # the image's own time: its stages (the shared batches counted by its faces) and its writing
+        own = sum(t for stage, t in outcome.timings.items() if stage != "total")
+        row.update(faces_found=max(outcome.faces_found, len(outcome.faces)), faces_restored=len(outcome.faces))
+        row["seconds"] = round(own + time.perf_counter() - started, 3)
         return row
 
 

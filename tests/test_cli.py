@@ -356,7 +356,8 @@ def test_the_readme_offline_commands_run_as_written(tmp_path):
     from appserver import free_port
 
     readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Offline, and with no weights") : readme.index("## Where everything else is")]
+    start = readme.index("## Offline, and with no weights")
+    section = readme[start : readme.index("\n## ", start)]  # to the next section
     blocks = [b.split("\n", 1)[1] for b in section.split("```bash")[1:]]
     blocks = [b.split("```")[0] for b in blocks]
     commands = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines() if line.strip()]

@@ -9,6 +9,7 @@ from PIL import Image
 
 from conftest import REAL_DATA, IdentityRestorer, photos, rgb_uint8
 from gfpgan_core import OptionsError, RestoreOptions, Restorer
+from gfpgan_core.errors import GFPGANError
 from gfpgan_core.images import read_image
 
 
@@ -439,3 +440,22 @@ def test_blend_zero_gives_the_photo_back_exactly_and_one_is_the_full_paste(tiny_
     assert changed.any()
     ratio = (half - photo.rgb)[changed] / (full.picture.rgb - photo.rgb)[changed]
     assert 0.0 < float(np.median(ratio)) < 1.0
+
+
+@pytest.mark.photos
+def test_restore_many_batches_faces_across_images_and_equals_restore(tiny_restorer):
+    """restore_many: the faces of several photos in shared batches, each result equal to restore()'s
+    (a grey photo stays grey), and a file that cannot be decoded fails alone, in its place."""
+    images = [*photos("photos", 2), b"not an image", *photos("hq_photos", 1)]
+    grey = np.asarray(Image.open(photos("hq_photos", 2)[1]).convert("L"))
+    images.append(grey)
+    options = RestoreOptions(upscale=1.5, batch_size=4)
+    results = tiny_restorer.restore_many(images, options)
+    assert isinstance(results[2], GFPGANError) and "\n" not in str(results[2])
+    for image, result in zip(images, results, strict=True):
+        if isinstance(image, bytes):
+            continue
+        alone = tiny_restorer.restore(image, options)
+        assert len(result.faces) == len(alone.faces) >= 1
+        assert np.array_equal(result.image, alone.image)
+        assert result.picture.grayscale == alone.picture.grayscale and result.timings["restore"] > 0

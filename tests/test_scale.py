@@ -34,6 +34,14 @@ def test_the_pool_leaves_room_for_reading_and_writing():
         assert "\n" not in str(refused.value)
 
 
+def test_a_job_is_checked_before_any_cluster_is_asked():
+    """Choices, and a suffix that would name a file outside the destination, are one line at once."""
+    for bad in ({"suffix": "/../../etc/x"}, {"detector": "mtcnn"}, {"images_per_call": 0}):
+        with pytest.raises(OptionsError) as refused:
+            ScaleJob("in", "out", "v1.4", **bad)
+        assert "\n" not in str(refused.value)
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     """A local Ray of 2 CPUs; its workers import this checkout (not an older installed copy)."""

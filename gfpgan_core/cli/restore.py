@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import GFPGANError, InputNotFoundError, OptionsError, plural
 from ..expressions import expression_row, expressions_csv
-from ..images import IMAGE_EXTENSIONS, Picture, list_images, output_extension, output_stems, write_image
+from ..images import IMAGE_EXTENSIONS, Picture, check_suffix, list_images, output_extension, output_stems, write_image
 from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, TASKS, UPSAMPLERS, RestoreOptions
 from ..pipeline import Restorer
 from .common import add_model_args, default_model
@@ -111,16 +111,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--gpus-per-actor", type=float, default=None, help="GPUs per actor (default: 1 where there are GPUs, else 0)"
     )
     r.set_defaults(handler=run)
-
-
-SUFFIX_CHARACTERS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
-
-
-def check_suffix(suffix: str) -> str:
-    """A suffix only ever names a file inside the output folder: no separators, no '..'."""
-    if not set(suffix) <= SUFFIX_CHARACTERS or ".." in suffix:
-        raise OptionsError(f"--suffix may hold letters, digits, '-', '_' and single dots only, not {suffix!r}.")
-    return suffix
 
 
 def output_name(out_dir: Path, folder: str, stem: str, suffix: str, ext: str) -> Path:
@@ -225,7 +215,7 @@ def run_on_ray(args: argparse.Namespace, suffix: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    suffix = check_suffix(args.suffix)
+    suffix = check_suffix(args.suffix, "--suffix")
     if args.ray is not None:
         return run_on_ray(args, suffix)
     source = Path(args.input)
