@@ -456,17 +456,19 @@ class Restorer:
         """The picture within ``max_input_pixels``, and the upscale that keeps the output within its limit."""
         pic = load_picture(image, draft_pixels=opts.max_input_pixels)
         size, scale = working_size(pic.size, opts)
-        if size != pic.size:
+        source = pic.source_size or pic.size  # a large JPEG decodes reduced already: say so too
+        if size != source:
             limit_mp = (opts.max_input_pixels or 0) / 1e6
-            sw, sh = pic.source_size or pic.size
             notes.append(
-                f"The image ({sw}x{sh}) was downscaled to {size[0]}x{size[1]} to fit the {limit_mp:.0f} MP limit."
+                f"The image ({source[0]}x{source[1]}) was reduced to {size[0]}x{size[1]} before restoring, "
+                f"to fit the {limit_mp:.0f} MP limit."
             )
+        if size != pic.size:
             pic = pic.with_pixels(resize(pic.rgb, size), resize(pic.alpha, size) if pic.alpha is not None else None)
         if scale != opts.upscale:
             limit_mp = opts.max_output_pixels / 1e6
             notes.append(
-                f"Upscale lowered from {opts.upscale:g} to {scale:.2f} to keep the output under {limit_mp:.0f} MP."
+                f"Enlarged x{scale:.2f} instead of x{opts.upscale:g}, to keep the output under {limit_mp:.0f} MP."
             )
         return pic, scale
 

@@ -41,7 +41,8 @@ T = TypeVar("T")
 class ModelChoice:
     key: str  # what the UI sends back: a zoo name or "custom"
     label: str
-    available: bool
+    available: bool  # its weights are on this server
+    can_run: bool = True  # available, or downloadable from here
 
 
 class ModelService:
@@ -107,13 +108,27 @@ class ModelService:
             else:
                 label = f"{key} — {zoo.get_entry(key).description}"
             available = self.is_available(key)
-            if not available:
-                label += " (downloads on first use)" if self.download else " (weights not on this server)"
-            out.append(ModelChoice(key, label, available))
+            if not available and self.download:
+                label += " (downloads on first use)"
+            out.append(ModelChoice(key, label, available, available or self.download))
         return out
 
-    def default_model(self) -> tuple[str | None, str]:
-        """(model key, the reason in words) — the best model whose weights can be had now."""
+    def can_run(self, key: str) -> bool:
+        """Whether model ``key`` can run here: its weights are on disk, or downloads are on."""
+        return self.is_available(key) or (self.download and key != "custom")
+
+    def download_command(self, key: str) -> str:
+        """The operator's command that fetches model ``key``'s weights (for the log, not for visitors)."""
+        return zoo.get_entry(key).download_command() if key != "custom" else "--model-path FILE"
+
+    def detectors(self) -> list[str]:
+        """The detector choices that can run here (RetinaFace needs its weights, or downloads)."""
+        retinaface = zoo.is_available(zoo.get_entry("retinaface"), self.weights_dir) or self.download
+        return [name for name in DETECTORS if name != "retinaface" or retinaface]
+
+    def default_model(self, for_visitors: bool = False) -> tuple[str | None, str]:
+        """(model key, the reason in words) — the best model whose weights can be had now. The reason
+        names the command that fetches better weights, for operators; ``for_visitors`` leaves it out."""
         if self.custom_model is not None:
             return "custom", f"using the weights file given at start ({self.custom_model.name})"
         for key in PREFERENCE:
@@ -125,9 +140,10 @@ class ModelService:
             return PREFERENCE[0], f"{PREFERENCE[0]} is the best published model; its weights download on first use"
         bundled = [e.name for e in zoo.ZOO.values() if e.kind == "restorer" and e.bundled and zoo.is_available(e)]
         if bundled:
+            command = zoo.get_entry(PREFERENCE[0]).download_command()
             return bundled[0], (
                 f"no published GFPGAN weights are available offline, so the small model trained by this project "
-                f"({bundled[0]}) is used; run `{zoo.get_entry(PREFERENCE[0]).download_command()}` for the real thing"
+                f"({bundled[0]}) is used" + ("" if for_visitors else f"; run `{command}` for the real thing")
             )
         command = zoo.get_entry(PREFERENCE[0]).download_command()
         return None, f"{self.missing_reason()}: run `{command}`"

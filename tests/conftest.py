@@ -276,7 +276,8 @@ def browser_page(url: str, width: int = 1400, height: int = 1100):
 @pytest.fixture(scope="module")
 def compare_server(tmp_path_factory):
     """An app with two face models: the random GFPGAN given at start and RestoreFormer (random weights in
-    the release's layout) in its weights folder, and CodeFormer's inpainting checkpoint for the brush."""
+    the release's layout) in its weights folder, CodeFormer for the weight slider, and CodeFormer's
+    inpainting checkpoint for the brush."""
     import torch
 
     tmp = tmp_path_factory.mktemp("compare")
@@ -284,5 +285,6 @@ def compare_server(tmp_path_factory):
     torch.save({"params_ema": published_layout("RestoreFormer")}, tmp / "weights" / "RestoreFormer.pth")
     fill = published_layout("CodeFormer", codebook_size=512, connect_list=("32", "64", "128"))
     torch.save({"params_ema": fill}, tmp / "weights" / "codeformer_inpainting.pth")
+    torch.save({"params_ema": published_layout("CodeFormer")}, tmp / "weights" / "codeformer.pth")  # in the menu
     with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
         yield server

@@ -459,3 +459,16 @@ def test_restore_many_batches_faces_across_images_and_equals_restore(tiny_restor
         assert len(result.faces) == len(alone.faces) >= 1
         assert np.array_equal(result.image, alone.image)
         assert result.picture.grayscale == alone.picture.grayscale and result.timings["restore"] > 0
+
+
+def test_sizes_are_said_plainly_when_a_photo_is_reduced_or_enlarged_less(identity_restorer, tmp_path):
+    """A JPEG above the restoring limit decodes reduced (DCT scaling): the notes give both sizes and why,
+    and an upscale lowered for the output limit is said with both factors, never as x1.41421."""
+    path = tmp_path / "big.jpg"
+    Image.fromarray(rgb_uint8(3000, 4000)).save(path, quality=90)
+    options = RestoreOptions(upscale=2, max_input_pixels=3_000_000, max_output_pixels=6_000_000)
+    result = identity_restorer.restore(path, options)
+    assert result.picture.size == (2828, 2121)
+    notes = " ".join(result.notes)
+    assert "The image (4000x3000) was reduced to 2000x1500 before restoring, to fit the 3 MP limit." in notes
+    assert "Enlarged x1.41 instead of x2, to keep the output under 6 MP." in notes

@@ -39,6 +39,8 @@ def test_a_bundled_model_is_the_offline_fallback(tmp_path, monkeypatch):
     service = _service(tmp_path / "empty")
     key, why = service.default_model()
     assert key == "tiny-bundled" and "trained by this project" in why and "download v1.4" in why
+    for_visitors = service.default_model(for_visitors=True)[1]  # the page's status line: no command
+    assert "trained by this project" in for_visitors and "`" not in for_visitors and "download" not in for_visitors
     restorer = service.get(key, detector="yunet", upsampler="lanczos")
     assert restorer.crop_size == TINY_CONFIG["out_size"]
 

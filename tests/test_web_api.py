@@ -71,7 +71,7 @@ def test_odd_inputs(client, tmp_path):
     big = tmp_path / "big.jpg"
     Image.fromarray(np.asarray(rgb.resize((3000, 2000)))).save(big, quality=80)
     out, _, summary, _, _, _ = _restore(client, big, rescale=1)
-    assert "downscaled" in summary and Image.open(out).size[0] * Image.open(out).size[1] <= 4_000_000 * 1.01
+    assert "was reduced to" in summary and Image.open(out).size[0] * Image.open(out).size[1] <= 4_000_000 * 1.01
 
 
 def test_errors_are_readable_and_the_server_keeps_serving(client, tmp_path):
@@ -349,7 +349,8 @@ def test_the_api_is_unchanged_by_the_pages_layout(tmp_path, tiny_checkpoint):
     """Every endpoint's parameter names, order, components and defaults, and its outputs' labels and
     components, equal the API as it was before the page moved into gfpgan_core/web (2026-12-03,
     tests/fixtures/api_info.json; the same day the weights' default became null: each model's own; blend,
-    0 to 1, default 1, was added last to /restore and /restore_batch on 2026-12-03 too): the
+    0 to 1, default 1, was added last to /restore and /restore_batch on 2026-12-03 too; and the model and
+    detector choices became those this server can run, here the custom file and YuNet, that evening): the
     wiring looks components up by name, so the layout cannot reorder it."""
     import json
 

@@ -213,3 +213,21 @@ def test_a_call_written_before_an_optional_parameter_existed_gets_its_default():
     client.post("/gradio_api/call/restore", json={"data": []})  # the photo is required
     client.post("/gradio_api/call/restore", json={"data": ["a", "WebP", 0.5]})
     assert received == [["a", "PNG", 1.0], ["a", "JPEG", 1.0], ["a"], [], ["a", "WebP", 0.5]]
+
+
+def test_a_cancel_ends_exactly_its_event():
+    """Gradio's /cancel is answered by the app's own end of one event (named by session and event id),
+    never passed on (Gradio's cancels every running task of the session's function: the next run too)."""
+    ended = []
+
+    async def end(session, event_id):
+        ended.append((session, event_id))
+
+    routes = [Route("/gradio_api/cancel", lambda request: JSONResponse({"gradio": True}), methods=["POST"])]
+    client = TestClient(PayloadGuard(Starlette(routes=routes), cancel=end))
+    answer = client.post("/gradio_api/cancel", json={"session_hash": "s1", "fn_index": 3, "event_id": "e1"})
+    assert answer.json() == {"success": True} and ended == [("s1", "e1")]
+    for bad in ({"session_hash": "s1", "fn_index": 3}, {"session_hash": 1, "event_id": "e"}, [1]):
+        refused = client.post("/gradio_api/cancel", json=bad)
+        assert refused.status_code == 400 and "\n" not in refused.json()["error"]
+    assert ended == [("s1", "e1")]

@@ -317,6 +317,7 @@ def test_a_request_without_a_weight_runs_the_model_at_its_own_default(tmp_path, 
 
     service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
     monkeypatch.setattr(service, "get", lambda *args, **kwargs: Restorer(CodeFormerStandIn(), device="cpu"))
+    monkeypatch.setattr(service, "can_run", lambda key: True)  # as if its weights were here
     context = jobs.Context(service)
     face = tmp_path / "face.png"
     Image.fromarray(np.full((512, 512, 3), 128, np.uint8)).save(face)

@@ -31,9 +31,12 @@ def test_page_in_a_real_browser(app_url, tmp_path):
     meets them at desktop size."""
     ARTIFACTS.mkdir(exist_ok=True)
     with browser_page(app_url) as page:
-        # 11: the examples sit right under the photo; a click shows a result made in advance
+        # 11: the buttons sit right under the photo and the examples right under them; a click on an
+        # example shows a result made in advance
         photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
-        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        actions_box = page.locator("#actions").bounding_box()
+        assert 0 <= actions_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        assert 0 <= examples_box["y"] - (actions_box["y"] + actions_box["height"]) < 40
         page.locator("#examples img[src*='damaged_old_photo']").first.click()
         _summary_has(page, "restored in advance", timeout=60_000)  # the app makes them right after start
         page.locator("#faces img").first.wait_for(timeout=10_000)
@@ -100,11 +103,12 @@ def test_page_in_a_real_browser(app_url, tmp_path):
 
 
 def test_many_faces_on_a_phone(app_url):
-    """8 and 11 at phone size: the examples come right under the photo, and the group's gallery has two
+    """8 and 11 at phone size: the examples come right under the photo and its buttons, and the group's gallery has two
     columns whose captions are whole."""
     with browser_page(app_url, 390, 844) as page:
         photo_box, examples_box = page.locator("#input-image").bounding_box(), page.locator("#examples").bounding_box()
-        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < 40
+        actions_box = page.locator("#actions").bounding_box()  # Restore and Stop between them
+        assert 0 <= examples_box["y"] - (photo_box["y"] + photo_box["height"]) < actions_box["height"] + 40
         page.locator("#examples img[src*='group_composite']").first.click()
         _summary_has(page, "restored in advance", timeout=60_000)
         page.locator("#faces img").first.wait_for(timeout=10_000)
@@ -139,6 +143,60 @@ def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path
     assert any("stopped by its visitor" in line for line in app_server.log)  # the work itself ended
 
 
+def test_stop_is_per_run_and_off_when_nothing_runs(app_server, tmp_path):
+    """Stop, then Restore at once, 100 ms or 300 ms later: the stopped run never finishes beside the new
+    one (exactly one result folder each time) and the log shows each stop; Stop is enabled only while
+    a run runs."""
+    big = tmp_path / "stop_and_go.png"  # seconds of work at x2; its results are named after it
+    noise = (np.random.default_rng(1).random((40, 40, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).resize((2000, 2000)).save(big)
+    results = app_server.cache_dir / "gfpgan-results"
+
+    def folders() -> set:  # this test's result folders (an earlier test's run may still be writing its own)
+        return {p.parent for p in results.glob("*/stop_and_go_restored.png")}
+
+    stops_logged = sum("pressed Stop" in line for line in app_server.log)
+    with browser_page(app_server.url) as page:
+        stop = page.locator("#stop-button")
+        assert stop.is_disabled()  # nothing runs yet
+        page.locator("#input-image input[type=file]").set_input_files(str(big))
+        page.locator("#input-image img").first.wait_for(timeout=30_000)
+        _summary_has(page, "press Restore", timeout=30_000)
+        for delay in (0, 100, 300):
+            before = folders()
+            page.locator("#restore-button").click()
+            page.wait_for_function("!document.querySelector('#stop-button').disabled", timeout=10_000)
+            page.wait_for_timeout(1500)
+            stop.click()
+            page.wait_for_timeout(delay)
+            page.locator("#restore-button").click()
+            try:
+                _summary_has(page, " s · CPU", timeout=60_000)  # the new run's result
+            except Exception:
+                raise AssertionError((delay, page.locator("#summary").inner_text(), app_server.log[-15:])) from None
+            page.wait_for_timeout(2000)  # time for a run that was not stopped to write its folder too
+            assert len(folders() - before) == 1, delay
+            assert page.get_by_text("Error", exact=True).count() == 0  # the stopped run left no error badge
+            page.wait_for_function("document.querySelector('#stop-button').disabled", timeout=10_000)
+        # a run still waiting in the queue behind another visitor's: Stop drops it, it never runs
+        import threading
+
+        from test_web_security import ARGS, _call, _upload
+
+        other = threading.Thread(target=_call, args=(app_server.url, {"path": _upload(app_server.url, big)}, ARGS))
+        other.start()
+        time.sleep(1.0)  # the other visitor's run has started
+        before = folders()
+        page.locator("#restore-button").click()
+        page.wait_for_timeout(500)
+        stop.click()
+        other.join(timeout=120)
+        page.wait_for_timeout(3000)
+        assert len(folders() - before) == 1  # the other visitor's; the page's run was dropped unrun
+    assert any("0 running and 1 waiting job(s) stopped" in line for line in app_server.log)
+    assert sum("pressed Stop" in line for line in app_server.log) - stops_logged == 4
+
+
 def test_compare_in_the_browser(compare_server):
     with browser_page(compare_server.url) as page:
         page.locator("#input-image input[type=file]").set_input_files(str(REPO / "examples" / "astronaut_degraded.jpg"))
@@ -151,11 +209,11 @@ def test_compare_in_the_browser(compare_server):
         assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption
 
 
-def test_the_weight_slider_follows_the_chosen_models_own_default(app_url):
+def test_the_weight_slider_follows_the_chosen_models_own_default(compare_server):
     """The page opens with the default model's own weight (GFPGAN: 1); choosing CodeFormer moves the
     slider to its authors' default (weight 0.5, its w 0.5) and says so."""
     slider = "#weight input[type=range]"
-    with browser_page(app_url) as page:
+    with browser_page(compare_server.url) as page:
         page.wait_for_function(
             f"document.querySelector({slider!r}) && document.querySelector({slider!r}).value === '1'"
         )
@@ -203,3 +261,75 @@ def test_the_brush_paints_the_region_that_inpainting_fills(compare_server, tmp_p
         with urllib.request.urlopen(urllib.parse.urljoin(compare_server.url, result_src)) as response:
             filled = np.asarray(Image.open(io.BytesIO(response.read())).convert("RGB"))
         assert np.array_equal(filled[~white], face[~white]) and not np.array_equal(filled[white], face[white])
+
+
+def test_only_what_can_run_is_offered(app_server):
+    """A server with only a custom checkpoint, offline: the model menu offers it alone and says how many
+    others are not here, the detectors are those that run, and Compare says why it is greyed out; a raw
+    call naming a model that is not here is one line in the visitor's words (the command is in the log)."""
+    import httpx
+    from test_web_security import _call, _upload
+
+    with browser_page(app_server.url) as page:
+        page.locator("#model input").click()
+        options = [o.inner_text() for o in page.get_by_role("option").all()]
+        assert len(options) == 1 and "custom: GFPGAN_random.pth" in options[0]
+        assert "other models are not on this server" in page.locator("#model").inner_text()
+        page.keyboard.press("Escape")
+        page.get_by_text("Advanced", exact=True).click()
+        labels = page.evaluate("() => [...document.querySelectorAll('input[type=radio]')].map(r => r.value)")
+        assert "retinaface" not in labels and {"auto", "yunet"} <= set(labels)
+        page.get_by_text("Compare models on this photo", exact=True).click()
+        assert page.locator("#compare-button").is_disabled()
+        assert (
+            "Comparing needs two models that can run on this server; it has one model."
+            in page.locator("#compare-summary").inner_text()
+        )
+        assert page.locator("#compare-models input[type=checkbox]").count() == 1
+    path = _upload(app_server.url, photos("hq_photos", 1)[0])
+    status, event, data = _call(app_server.url, {"path": path}, ["v1.4", *ARGS_AFTER_MODEL])
+    assert (status, event) == (200, "error")
+    assert data["error"] == "The model v1.4 is not available on this server; choose one of: custom."
+    assert any("download v1.4" in line for line in app_server.log)  # the operator's command, in the log
+    httpx.get(app_server.url, timeout=10).raise_for_status()  # still serving
+
+
+ARGS_AFTER_MODEL = [1, 1.0, False, False, "auto", 0.6, False, "PNG", 90, False]
+
+
+def test_a_files_problem_is_said_as_it_is_uploaded(app_url, tmp_path):
+    """A corrupt file and a PNG above the decode limit: the summary says what is wrong as soon as each
+    arrives, in one line, before any Restore; no output shows a bare "Error"."""
+    broken = tmp_path / "scan.jpg"
+    broken.write_bytes(b"scanned at 300 dpi")  # not an image at all
+    huge = tmp_path / "poster.png"
+    Image.new("1", (8000, 5000)).save(huge)  # 40 MP, a few KB: above the 32 MP decode limit
+    with browser_page(app_url) as page:
+        for path, reason in ((broken, "not an image that can be read"), (huge, "8000x5000")):
+            page.locator("#input-image input[type=file]").set_input_files(str(path))
+            _summary_has(page, reason, timeout=30_000)
+            summary = page.locator("#summary").inner_text()
+            assert summary.startswith("This file cannot be restored:") and "\n" not in summary.strip(), summary
+            assert page.get_by_text("Error", exact=True).count() == 0  # Gradio's bare error badge, anywhere
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_the_restore_button_is_where_the_eye_is(app_url, width, height):
+    """On a desktop and a phone, Restore is on the first screen as the page opens and after a portrait
+    upload; on a phone an example's result is brought into view when it arrives."""
+    with browser_page(app_url, width=width, height=height) as page:
+        button = page.locator("#restore-button")
+        button.wait_for(timeout=30_000)
+        assert button.bounding_box()["y"] + button.bounding_box()["height"] <= height
+        portrait = photos("hq_photos", 1)[0]
+        page.locator("#input-image input[type=file]").set_input_files(str(portrait))
+        _summary_has(page, "press Restore", timeout=30_000)
+        box = button.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, box
+        if width < 640:
+            page.goto(app_url)
+            page.locator("#examples img").first.click()
+            page.locator("#faces img").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # the smooth scroll
+            summary = page.locator("#summary").bounding_box()
+            assert 0 <= summary["y"] < height / 2, summary  # the result came into view

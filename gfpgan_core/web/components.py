@@ -144,6 +144,12 @@ class PhotoInput(_ReceivedFilesOnly, gr.Image):
 
         if payload is not None:
             self.check_received([getattr(payload, "path", None)])
+        path = getattr(payload, "path", None)
+        if self.type == "filepath" and path and not str(getattr(payload, "url", "") or "").startswith("data:"):
+            # the path as received: the engine's decoder reads it (and says in one line what is wrong
+            # with it, where the visitor sees it: the summary as it arrives, the run's error); Gradio's
+            # own preprocessing opened it with PIL first and turned a corrupt file into a bare "Error"
+            return str(path)
         try:
             return super().preprocess(payload)
         except Image.DecompressionBombError:

@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from . import handlers
+from . import handlers, text
 from .handlers import PageEvents, endpoint, with_options_spread
 from .jobs import Context, ExampleResults
 from .layout import Page
@@ -50,18 +50,26 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
     with page.blocks:
         # a new photo or a new run never sits beside the previous photo's result (or an error)
         expect = with_options_spread(events.expect)
-        page.inputs.image_path.change(expect, inputs=inputs_for(expect, page), outputs=results, **private)
-        restoring = page.restore_button.click(cleared, outputs=results, **private).then(
+        page.inputs.image_path.change(expect, inputs=inputs_for(expect, page), outputs=results, **private).then(
+            None, js=text.SHOW_RESULT_OF_EXAMPLE, **private
+        )
+        stop = page.stop_button
+
+        def starting(clear: Callable[[], tuple], outputs: list) -> dict[str, Any]:
+            """A run's first step: its outputs cleared, and Stop enabled (it is disabled when nothing runs)."""
+            return {"fn": lambda: (*clear(), gr.update(interactive=True)), "outputs": [*outputs, stop], **private}
+
+        restoring = page.restore_button.click(**starting(cleared, results)).then(
             restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id="restore"
         )
-        batch = page.batch_button.click(lambda: (None, ""), outputs=batch_results, **private).then(
+        batch = page.batch_button.click(**starting(lambda: (None, ""), batch_results)).then(
             restore_batch,
             inputs=inputs_for(restore_batch, page),
             outputs=batch_results,
             api_name="restore_batch",
             concurrency_id="restore",  # one queue and one worker for single photos, batches and comparisons
         )
-        comparing = page.compare_button.click(lambda: ([], ""), outputs=compare_results, **private).then(
+        comparing = page.compare_button.click(**starting(lambda: ([], ""), compare_results)).then(
             compare,
             inputs=inputs_for(compare, page),
             outputs=compare_results,
@@ -73,7 +81,7 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
         for button, work in ((page.colorize_button, handlers.colorize), (page.inpaint_button, handlers.inpaint)):
             run = endpoint(context, work)
             tasks.append(
-                button.click(lambda: (None, ""), outputs=task_results, **private).then(
+                button.click(**starting(lambda: (None, ""), task_results)).then(
                     run,
                     inputs=inputs_for(run, page),
                     outputs=task_results,
@@ -81,8 +89,14 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
                     concurrency_id="restore",
                 )
             )
-        page.stop_button.click(
-            events.stop, outputs=page.outputs.summary, cancels=[restoring, batch, comparing, *tasks], **private
+        # a phone shows the result below the options, a screen or more under the button: the page goes
+        # to it when a restoration or an example's result arrives (not where the result is in view)
+        restoring.then(None, js=text.SHOW_RESULT, **private)
+        runs = [restoring, batch, comparing, *tasks]
+        for run_event in runs:  # whatever way a run ends (done, failed, stopped), Stop is off again
+            run_event.then(lambda: gr.update(interactive=False), outputs=stop, **private)
+        stop.click(events.stop, outputs=page.outputs.summary, cancels=runs, **private).then(
+            lambda: gr.update(interactive=False), outputs=stop, **private
         )
         page.inputs.expressions.change(  # the expression outputs appear only once asked for
             lambda on: (gr.update(visible=on), gr.update(visible=on)),

@@ -56,6 +56,7 @@ QUEUED_ROUTES = ("/gradio_api/call/", "/gradio_api/queue/join")  # jobs: what th
 INSTANT_ROUTES = ("/gradio_api/run/", "/gradio_api/api/")
 CHECKED_ROUTES = QUEUED_ROUTES + INSTANT_ROUTES  # bodies whose file payloads are checked
 UPLOAD_ROUTE = "/gradio_api/upload"
+CANCEL_ROUTE = "/gradio_api/cancel"
 MCP_ROUTE = "/gradio_api/mcp"
 LOOPBACK = ("127.0.0.1", "::1")
 REMOTE_PREFIXES = ("http:", "https:", "data:", "file:", "ftp:", "//")
@@ -290,6 +291,7 @@ class PayloadGuard:
         admit_upload: Callable[[int], bool] | None = None,
         drop_job: Callable[[str], Awaitable[bool]] | None = None,
         defaults: Mapping[str | int, Sequence[Any]] | None = None,
+        cancel: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.app = app
         self.policy = policy
@@ -302,6 +304,7 @@ class PayloadGuard:
         self.drop_job = drop_job
         # each public endpoint's parameter defaults (REQUIRED where none), by API name and by index
         self.defaults = defaults or {}
+        self.cancel = cancel  # (session, event id): the app's own end of one event (see _cancel)
         self.jobs, self.instant, self.uploads = (
             _rate(policy.calls_per_minute),
             _rate(policy.instant_calls_per_minute),
@@ -341,7 +344,10 @@ class PayloadGuard:
         if mcp:
             await self._mcp(scope, body, receive, send, client)
             return
-        if not path.startswith(CHECKED_ROUTES):  # Gradio's other POSTs (cancel, reset, ...): capped, passed on
+        if path.endswith(CANCEL_ROUTE) and self.cancel is not None:
+            await self._cancel(send, body)
+            return
+        if not path.startswith(CHECKED_ROUTES):  # Gradio's other POSTs (reset, ...): capped, passed on
             await self._forward(scope, bytes(body), receive, send)
             return
         queued = path.startswith(QUEUED_ROUTES)
@@ -366,6 +372,24 @@ class PayloadGuard:
             await _refuse(send, 400, reasons[0])
             return
         await self._forward(scope, bytes(body), receive, send)
+
+    async def _cancel(self, send: Send, body: bytearray) -> None:
+        """The page's Stop, for one event: the app's own ``cancel``, which ends exactly that event.
+        Gradio's route cancels every running task of the session's function, so a Stop followed at once
+        by Restore could kill the new run (seen: a bare "Error" in 1 of 3 tries), and a stopped run's
+        thread went on beside the next one."""
+        try:
+            data = json.loads(body or b"null")
+            session, event_id = data["session_hash"], data["event_id"]
+        except (ValueError, TypeError, KeyError, RecursionError):
+            await _refuse(send, 400, "A cancel names a session_hash and an event_id.")
+            return
+        if not (isinstance(session, str) and isinstance(event_id, str)):
+            await _refuse(send, 400, "A cancel names a session_hash and an event_id.")
+            return
+        assert self.cancel is not None
+        await self.cancel(session, event_id)
+        await _respond(send, 200, {"success": True})
 
     async def _get(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Reads: Gradio's file route never fetches a URL for a client; a dropped job's stream ends in a line."""

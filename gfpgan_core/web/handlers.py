@@ -276,7 +276,10 @@ class PageEvents:
     def model_chosen(self, key: str | None) -> tuple[str, dict]:
         """A model chosen (or the page loaded with its default): the status line says so and the weight
         slider moves to the model's own default, saying why (unchanged for a name the server lacks)."""
+        service = self.context.service
         line = f"Model selected: **{key}**." if key else ""
+        if key and key in service.restorer_names() and not service.is_available(key) and service.can_run(key):
+            line = f"Model selected: **{key}**; its weights are fetched on its first restoration (a minute or so)."
         try:
             default = self.context.service.default_weight(key or "")
         except GFPGANError:
@@ -288,9 +291,15 @@ class PageEvents:
         key = self.context.service.default_model()[0]
         return self.status(), (self.model_chosen(key)[1] if key else gr.update())
 
-    def stop(self, request: gr.Request) -> str:
-        self.context.stops.ask(request.session_hash)
-        return "Stopped."
+    async def stop(self, request: gr.Request) -> str | dict:
+        """Stop this visitor's jobs: those running end at their next step, those waiting in the queue
+        are dropped; with none, the summary shown stays as it is."""
+        session = request.session_hash
+        running = self.context.stops.ask(session)
+        waiting = await self.context.drop_waiting(session) if session and self.context.drop_waiting else 0
+        if running or waiting:
+            log.info(f"a visitor pressed Stop: {running} running and {waiting} waiting job(s) stopped")
+        return "Stopped." if running or waiting else gr.update()
 
     def status(self) -> str:
         """What the server knows now about its default model (per page load: a download tried at start may

@@ -13,15 +13,15 @@ import logging
 import math
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
-from ..errors import GFPGANError, OptionsError, as_sentence, plural
+from ..errors import GFPGANError, ImageError, OptionsError, as_sentence, plural
 from ..expressions import expressions_csv
 from ..images import ImageLike, Picture, encode, load_picture, output_size, read_thumbnail
-from ..options import RestoreOptions
+from ..options import DETECTORS, RestoreOptions
 from ..pipeline import STAGES, RestorationResult, Restorer, working_size
 from ..results import RestorePlan
 from ..service import ModelService
@@ -121,6 +121,9 @@ class Context:
     stops: StopRequests = field(default_factory=StopRequests)
     costs: CostModel = field(default_factory=CostModel)
     gpu: GpuRestore | None = None  # the ZeroGPU route, on a ZeroGPU Space
+    # drops a session's jobs still waiting in the queue, how many (the server sets it): Stop reaches a
+    # run that has not started yet too (Gradio's cancels ends only running ones; a waiting one ran later)
+    drop_waiting: Callable[[str], Awaitable[int]] | None = None
     # the estimates' own worker (they run outside the queue, as photos arrive)
     estimator: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(ESTIMATE_CONCURRENCY, "estimate")
@@ -234,7 +237,16 @@ def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, 
     if not model_key and default_key is None:  # the visitor's words; the command is for the operator's log
         log.warning(f"a request found no model: {why}")
         raise GFPGANError(as_sentence(no_model_line(ctx.service.missing_reason()).replace("**", "")))
-    key = model_key or default_key or ""
+    key = ctx.service.check_key(model_key or default_key or "")
+    if not ctx.service.can_run(key):  # the visitor's words; what to run is the operator's, in the log
+        log.warning(f"a request asked for {key}, whose weights are not here: run `{ctx.service.download_command(key)}`")
+        runnable = ", ".join(c.key for c in ctx.service.choices() if c.can_run)
+        raise GFPGANError(f"The model {key} is not available on this server; choose one of: {runnable}.")
+    if detector in DETECTORS and detector not in ctx.service.detectors():
+        log.warning(f"a request asked for the {detector} detector, whose weights are not here")
+        raise GFPGANError(
+            f"The {detector} detector is not available on this server; choose {' or '.join(ctx.service.detectors())}."
+        )
     return key, ctx.service.get(key, detector=detector, upsampler="auto")
 
 
@@ -291,7 +303,12 @@ def restore_photo(
         picture, result, restorer = run_request(ctx, image_path, model_key, options, detector, report)
     report("encode", 0, 1)
     page = write_outputs(picture, result, download_stem(image_path), ctx.limits.preview_side, output_format, quality)
-    report("encode", 1, 1)
+    try:
+        report("encode", 1, 1)
+    except RequestStopped:  # Stop came as the files were written: a stopped run leaves nothing behind
+        if page.download:
+            shutil.rmtree(Path(page.download).parent, ignore_errors=True)
+        raise
     ctx.costs.update(result)
     return page, result, restorer
 
@@ -439,7 +456,8 @@ def estimate(
 ) -> str:
     """What a visitor can expect before pressing Restore: the faces the run will restore (the engine's
     own plan, with the same options) and, once this server has measured its speed, about how long it
-    will take. Never an error: the run says those.
+    will take. Never an error: a file that cannot be read (not an image, truncated, above the decode
+    limit) is said here, in the summary, as it arrives; anything else the run says.
 
     It runs outside the queue (at once, as a photo arrives), so its cost is bounded here: it looks at
     a thumbnail (:data:`ESTIMATE_SIDE`; faces are found on it as on the working image, the smallest
@@ -456,6 +474,8 @@ def estimate(
         return ""
     if planned is None:
         return ""
+    if isinstance(planned, str):
+        return f"**This file cannot be restored:** {planned}"
     plan, pixels = planned
     faces, found = plan.faces_to_restore, max(plan.faces_found, plan.faces_to_restore)
     seconds = ctx.costs.estimate(faces, pixels)
@@ -466,15 +486,18 @@ def estimate(
 
 def _plan_on_a_thumbnail(
     ctx: Context, image_path: str, model_key: str | None, options: RestoreOptions, detector: str
-) -> tuple[RestorePlan, int] | None:
-    """(the engine's plan made on a thumbnail, the output's pixels at full size), or None."""
+) -> tuple[RestorePlan, int] | str | None:
+    """(the engine's plan made on a thumbnail, the output's pixels at full size); what is wrong with the
+    file, in one line; or None (nothing to say before the run)."""
     try:
         thumb = read_thumbnail(image_path, ctx.limits.max_decode_pixels, ESTIMATE_SIDE)
         (w, h), scale = working_size(thumb.source_size or thumb.size, options)
         ratio = thumb.size[0] / w  # the thumbnail's size against the working image's
         look = replace(options, min_face_size=options.min_face_size * ratio, max_input_pixels=None, upscale=1)
         plan = _restorer(ctx, model_key, detector)[1].plan(thumb, look)
-    except GFPGANError:
+    except ImageError as exc:  # the file itself: said now
+        return as_sentence(str(exc).removeprefix(f"{Path(image_path).name}: "))
+    except GFPGANError:  # the options or the model: the run says it
         return None
     except Exception:  # never an error for the visitor: the run will say what is wrong
         log.exception("the estimate failed")

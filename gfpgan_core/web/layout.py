@@ -6,7 +6,9 @@ wiring looks each one up by name: moving a widget on the page cannot change the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import gradio as gr
 
@@ -26,6 +28,8 @@ from .settings import (
     WEIGHT,
     Limits,
 )
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -78,6 +82,7 @@ class PageFacts:
     status: str
     threshold: float  # the calibrated value of this server's "auto" detector
     examples: list[str]
+    detectors: list[str] = field(default_factory=lambda: list(DETECTORS))  # those that can run here
 
 
 def build_page(limits: Limits, facts: PageFacts) -> Page:
@@ -90,14 +95,21 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
         status = gr.Markdown(facts.status, elem_id="model-status")
         with gr.Row():
             with gr.Column(scale=1):
-                photo = _photo_and_options(limits, facts)
-                restore_button = gr.Button(
-                    "Restore" if can_run else "Restore (no model weights on this server: see above)",
-                    variant="primary",
-                    interactive=can_run,
-                    elem_id="restore-button",
-                )
-                stop_button = gr.Button("Stop", variant="stop", size="sm", interactive=can_run, elem_id="stop-button")
+
+                def actions() -> tuple[gr.Button, gr.Button]:
+                    with gr.Row(elem_id="actions"):
+                        restore = gr.Button(
+                            "Restore" if can_run else "Restore (no model weights on this server: see above)",
+                            variant="primary",
+                            interactive=can_run,
+                            elem_id="restore-button",
+                            scale=3,
+                        )
+                        # enabled while a run of this page runs (events.py)
+                        stop = gr.Button("Stop", variant="stop", interactive=False, elem_id="stop-button", scale=1)
+                    return restore, stop
+
+                photo, (restore_button, stop_button) = _photo_and_options(limits, facts, actions)
                 with gr.Accordion("Several photos at once", open=False, elem_id="batch"):
                     files = PhotoFiles(
                         file_count="multiple",
@@ -162,7 +174,10 @@ class _PhotoAndOptions:
     blend: Slider
 
 
-def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
+def _photo_and_options(limits: Limits, facts: PageFacts, actions: Callable[[], T]) -> tuple[_PhotoAndOptions, T]:
+    """The photo, ``actions()`` right under it (the Restore and Stop buttons, where the eye is: at
+    1366x900 the button sat below the first screen under the examples and options), the examples,
+    then every option."""
     image_path = PhotoInput(
         type="filepath",
         image_mode=None,
@@ -170,13 +185,20 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         label="Photo",
         elem_id="input-image",
     )
-    if facts.examples:  # right under the photo, on a phone too; a click shows its result at once
+    made = actions()
+    if facts.examples:  # right under the buttons, on a phone too; a click shows its result at once
         label = text.examples_label(facts.default_model is not None)
         gr.Examples(facts.examples, inputs=[image_path], label=label, elem_id="examples")
     # custom values reach the handler, which names the models it knows in one line
-    choices = [(c.label, c.key) for c in facts.choices]
+    # only what can run here is offered (its weights are on disk, or downloads are on)
+    runnable = [c for c in facts.choices if c.can_run]
     model_key = Dropdown(
-        choices=choices, value=facts.default_model, label="Model", elem_id="model", allow_custom_value=True
+        choices=[(c.label, c.key) for c in runnable],
+        value=facts.default_model,
+        label="Model",
+        info=text.models_not_offered(len(facts.choices) - len(runnable)),
+        elem_id="model",
+        allow_custom_value=True,
     )
     rescale = Slider(1, limits.max_rescale, value=DEFAULTS.upscale, step=RESCALE_STEP, label="Rescaling factor")
     # no value of its own: the page sets the chosen model's default as it loads (events.py), and the
@@ -195,7 +217,7 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         background = Checkbox(
             DEFAULTS.upsample_background, label="Upsample the background (Real-ESRGAN when available, else Lanczos)"
         )
-        detector = Radio(list(DETECTORS), value="auto", label="Face detector")
+        detector = Radio(facts.detectors, value="auto", label="Face detector")
         threshold = OptionalSlider(
             THRESHOLD.low,
             THRESHOLD.high,
@@ -211,7 +233,7 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
             QUALITY.low, QUALITY.high, value=DEFAULT_QUALITY, step=QUALITY.step, label="JPEG / WebP quality"
         )
         expressions = Checkbox(False, label=text.EXPRESSIONS_LABEL, elem_id="expressions")
-    return _PhotoAndOptions(
+    options = _PhotoAndOptions(
         image_path=image_path,
         model_key=model_key,
         rescale=rescale,
@@ -226,6 +248,7 @@ def _photo_and_options(limits: Limits, facts: PageFacts) -> _PhotoAndOptions:
         expressions=expressions,
         blend=blend,
     )
+    return options, made
 
 
 @dataclass
@@ -320,14 +343,27 @@ def _tasks() -> _Tasks:
 
 
 def _compare(facts: PageFacts) -> _Compare:
-    choices = [(c.label, c.key) for c in facts.choices]
-    available = [c.key for c in facts.choices if c.available]
+    runnable = [c for c in facts.choices if c.can_run]  # what cannot run here is not offered
+    on_disk = [c.key for c in runnable if c.available]
+    enough = len(runnable) >= 2
     with gr.Row():
         model_keys = CheckboxGroup(
-            choices=choices, value=available[:2], label=text.COMPARE_LABEL, elem_id="compare-models", scale=3
+            choices=[(c.label, c.key) for c in runnable],
+            value=(on_disk or [c.key for c in runnable])[:2],
+            label=text.COMPARE_LABEL,
+            elem_id="compare-models",
+            scale=3,
         )
-        button = gr.Button("Compare", elem_id="compare-button", interactive=len(available) >= 2, scale=1)
-    summary = gr.Markdown(label="Comparison summary", elem_id="compare-summary")
+        button = gr.Button(
+            "Compare" if enough else "Compare (needs two models)",
+            elem_id="compare-button",
+            interactive=enough,
+            scale=1,
+        )
+    # why the button is greyed out, before anyone presses it
+    summary = gr.Markdown(
+        "" if enough else text.compare_needs_two(len(runnable)), label="Comparison summary", elem_id="compare-summary"
+    )
     gallery = gr.Gallery(
         label="Faces (input | each model)", columns=1, format="jpeg", object_fit="contain", elem_id="compare-faces"
     )

@@ -205,7 +205,7 @@ def write_summary(result: RestorationResult, restorer: Restorer, seconds: float 
     summary = (
         f"**{plural(found, 'face')} found** · {wait:.1f} s · "
         f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
-        f"{w}×{h} px output (×{result.upscale:g})"
+        f"{w}×{h} px output (×{round(result.upscale, 2):g})"
     )
     notes = result.notes + ([] if n else ["The whole image was still upscaled."])
     return summary + ("\n\n" + " ".join(notes) if notes else "")

@@ -48,6 +48,7 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
         default_model=service.default_model()[0],
         status=status_line(service),
         threshold=service.detection_threshold("auto"),
+        detectors=service.detectors(),
         examples=example_paths(),
     )
     page = build_page(context.limits, facts)
@@ -58,6 +59,8 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     # the set Gradio's upload route fills: the file inputs take only what is in it
     photo.uploads = page.inputs.files.uploads = page.inputs.face.uploads = page.blocks.upload_file_set
     wire(page, context, examples)
+    blocks = page.blocks
+    context.drop_waiting = lambda session: drop_session_jobs(blocks, session)
     return page.blocks
 
 
@@ -72,6 +75,38 @@ def endpoint_defaults(demo: gr.Blocks) -> dict[str | int, list[Any]]:
         defaults = [REQUIRED if p.default is inspect.Parameter.empty else p.default for p in parameters]
         found[fn.api_name] = found[index] = defaults
     return found
+
+
+async def end_event(demo: gr.Blocks, session: str, event_id: str) -> None:
+    """What the page's Stop asks Gradio for one event (its /cancel), without Gradio's side effects: a
+    waiting event leaves the queue; the page is told the event is over; a running one is left to
+    finish its current step (StopRequests ends it there, and the queue's slot stays taken until it has,
+    so the next run never runs beside it). Reads Gradio 6.31's queue internals (requirements.txt pins it)."""
+    from gradio.server_messages import ProcessCompletedMessage
+
+    queue = demo._queue
+    event = queue.event_ids_to_events.get(event_id)
+    if event is not None and event.session_hash != session:
+        return  # another visitor's event: nothing
+    await queue.remove_from_queue(event_id)
+    if session in queue.pending_messages_per_session and event_id in queue.pending_event_ids_session.get(session, {}):
+        message = ProcessCompletedMessage(output={}, success=True, event_id=event_id)
+        queue.pending_messages_per_session[session].put_nowait(message)
+
+
+async def drop_session_jobs(demo: gr.Blocks, session: str) -> int:
+    """Drop every job of ``session`` still waiting in Gradio's queue; how many. Reads Gradio 6.31's queue
+    internals (requirements.txt pins it)."""
+    queue = demo._queue
+    waiting = [
+        event._id
+        for line in queue.event_queue_per_concurrency_id.values()
+        for event in list(line.queue)
+        if event.session_hash == session
+    ]
+    for event_id in waiting:
+        await queue.remove_from_queue(event_id)
+    return len(waiting)
 
 
 async def drop_waiting_job(demo: gr.Blocks, event_id: str) -> bool:
@@ -239,6 +274,7 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
                     admit_upload=context.budget.admit if context.budget else None,
                     drop_job=lambda event_id: drop_waiting_job(demo, event_id),
                     defaults=endpoint_defaults(demo),
+                    cancel=lambda session, event_id: end_event(demo, session, event_id),
                 )
             ]
         },

@@ -32,6 +32,32 @@ def weight_info(model_key: str, default: float) -> str:
     return f"Set to {model_key}'s own default, {default:g}, as its authors run it; lower keeps more of the input face."
 
 
+def models_not_offered(count: int) -> str | None:
+    """Under the model menu: how many of the zoo's models this server cannot run (none: nothing said)."""
+    if not count:
+        return None
+    return f"{count} other model{'s are' if count > 1 else ' is'} not on this server, so not offered here."
+
+
+def compare_needs_two(runnable: int) -> str:
+    """Why Compare is greyed out: fewer than two models can run here."""
+    has = "no model" if runnable == 0 else "one model"
+    return f"Comparing needs two models that can run on this server; it has {has}."
+
+
+# Client-side: bring the result into view when it is below the screen (a phone: the options sit above it).
+SHOW_RESULT = """() => {
+  const result = document.querySelector('#summary');
+  if (result && result.getBoundingClientRect().top > window.innerHeight * 0.6) {
+    result.scrollIntoView({behavior: 'smooth', block: 'start'});
+  }
+}"""
+# after a new photo's estimate: an example's result made in advance is shown (a new upload has none);
+# the gallery renders its images a moment after the event's values arrive
+SHOW_RESULT_OF_EXAMPLE = (
+    f"() => setTimeout(() => {{ if (document.querySelector('#faces img')) ({SHOW_RESULT})(); }}, 300)"
+)
+
 TASKS_TITLE = "An aligned face: colourise it, or fill a region painted white (CodeFormer)"
 TASKS_HELP = (
     "A face already cropped and aligned like FFHQ (512 x 512 is the models' size). **Colourise** gives a grey "
@@ -70,7 +96,7 @@ def batch_label(limits: Limits) -> str:
 def status_line(service: ModelService) -> str:
     """What the server knows now about its default model; without one, a visitor's words (the reason
     the service gives operators names a command, which is for the log)."""
-    key, why = service.default_model()
+    key, why = service.default_model(for_visitors=True)
     return f"Model in use by default: **{key}** — {why}." if key else no_model_line(service.missing_reason())
 
 
