@@ -38,7 +38,7 @@ from gfpgan_core.archs import GFPGANConfig  # noqa: E402
 from gfpgan_core.checkpoint import write_random_checkpoint  # noqa: E402
 from gfpgan_core.images import write_image  # noqa: E402
 from gfpgan_core.options import RestoreOptions  # noqa: E402
-from gfpgan_core.pipeline import Restorer  # noqa: E402
+from gfpgan_core.pipeline import Restorer, RestorerSpec  # noqa: E402
 from gfpgan_core.scale import ScaleJob, restore_dataset  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data" / "hq_photos"
@@ -81,7 +81,8 @@ def ray_way(
     ray.init(num_cpus=os.cpu_count(), include_dashboard=False, configure_logging=False, log_to_driver=False)
     ray_start = time.perf_counter() - started
     try:
-        job = ScaleJob(str(src), str(dst), str(model), options=options, actors=actors, download=False, **ENGINE)
+        spec = RestorerSpec(str(model), download=False, **ENGINE)
+        job = ScaleJob(str(src), str(dst), spec, options=options, actors=actors)
         report = restore_dataset(job)
         assert report.failed == 0, report.line()
     finally:

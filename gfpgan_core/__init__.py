@@ -28,7 +28,7 @@ from .options import RestoreOptions
 
 if TYPE_CHECKING:
     from .images import Picture, load_picture, read_image, write_image
-    from .pipeline import RestorationResult, RestoredFace, Restorer
+    from .pipeline import RestorationResult, RestoredFace, Restorer, RestorerSpec
 
 _LAZY = {  # name -> the module that defines it, imported on first use
     "Picture": "images",
@@ -38,6 +38,7 @@ _LAZY = {  # name -> the module that defines it, imported on first use
     "RestorationResult": "results",
     "RestoredFace": "results",
     "Restorer": "pipeline",
+    "RestorerSpec": "pipeline",
 }
 
 
@@ -62,6 +63,7 @@ __all__ = [
     "RestoreOptions",
     "RestoredFace",
     "Restorer",
+    "RestorerSpec",
     "UnknownModelError",
     "WeightsMissingError",
     "load_picture",

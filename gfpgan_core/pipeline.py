@@ -30,7 +30,7 @@ from .faces.alignment import align_face, template_for
 from .faces.detection import Detection, FaceDetector, YuNetDetector, select_faces
 from .faces.parsing import FaceParser
 from .images import ImageLike, Picture, is_visually_gray, load_picture, output_size, resize, resize_to, to_uint8
-from .options import RestoreOptions
+from .options import DETECTORS, PARSERS, RUNTIMES, UPSAMPLERS, RestoreOptions, check_choice
 from .parts import (
     Built,
     FaceModel,
@@ -110,6 +110,39 @@ def working_size(size: tuple[int, int], opts: RestoreOptions) -> tuple[tuple[int
     if w * h * scale * scale > opts.max_output_pixels:
         scale = max(1.0, math.sqrt(opts.max_output_pixels / (w * h)))
     return (w, h), scale
+
+
+@dataclass(frozen=True)
+class RestorerSpec:
+    """What :meth:`Restorer.from_pretrained` builds, as one value: the command line makes it from its
+    arguments, and an archive job sends it to every worker, which builds its own Restorer from it."""
+
+    model: str = "v1.4"  # a zoo name or a weights file
+    device: str = "auto"
+    detector: str = "auto"
+    upsampler: str = "auto"
+    parser: str = "auto"
+    weights_dir: str | None = None
+    download: bool = True
+    runtime: str = "auto"
+
+    def __post_init__(self) -> None:
+        check_choice("detector", self.detector, DETECTORS)
+        check_choice("upsampler", self.upsampler, UPSAMPLERS)
+        check_choice("parser", self.parser, PARSERS)
+        check_choice("runtime", self.runtime, RUNTIMES)
+
+    def build(self) -> Restorer:
+        return Restorer.from_pretrained(
+            self.model,
+            device=self.device,
+            detector=self.detector,
+            upsampler=self.upsampler,
+            parser=self.parser,
+            weights_dir=self.weights_dir,
+            download=self.download,
+            runtime=self.runtime,
+        )
 
 
 class Restorer:

@@ -29,7 +29,8 @@ import numpy as np
 
 from .errors import GFPGANError, InputNotFoundError, OptionsError, first_line, plural
 from .images import IMAGE_EXTENSIONS, MAX_FILE_BYTES, check_suffix, encode, output_extension, output_stems
-from .options import DETECTORS, PARSERS, RUNTIMES, UPSAMPLERS, RestoreOptions, check_choice
+from .options import RestoreOptions
+from .pipeline import RestorerSpec
 from .results import RestorationResult
 
 OUTPUT_FOLDER = "restored_imgs"  # as the folder CLI names it
@@ -47,15 +48,10 @@ class ScaleJob:
 
     source: str  # a folder, or a URI pyarrow understands (s3://bucket/prefix)
     destination: str  # the same; results go under OUTPUT_FOLDER, the manifest beside it
-    model: str  # a zoo name or a checkpoint path every worker can read
+    # what each actor builds: a model every worker can read, weights in a cache they share (pre-fetched:
+    # docs/scale.md); device "auto" is the GPU Ray gives the actor, if any
+    restorer: RestorerSpec
     options: RestoreOptions = field(default_factory=RestoreOptions)
-    detector: str = "auto"
-    upsampler: str = "auto"
-    parser: str = "auto"
-    runtime: str = "auto"
-    device: str = "auto"  # auto: the GPU Ray gives the actor, if any
-    weights_dir: str | None = None  # a cache every worker shares (pre-fetched: see docs/scale.md)
-    download: bool = True
     ext: str = "auto"  # the output format: the input's own, or png, jpg, webp, ...
     suffix: str = ""
     resume: bool = True  # skip inputs whose output and manifest row exist
@@ -64,11 +60,8 @@ class ScaleJob:
     images_per_call: int = 4  # images an actor takes at a time
 
     def __post_init__(self) -> None:
-        """What can be checked before a cluster is asked for anything (the actors check the model)."""
-        check_choice("detector", self.detector, DETECTORS)
-        check_choice("upsampler", self.upsampler, UPSAMPLERS)
-        check_choice("parser", self.parser, PARSERS)
-        check_choice("runtime", self.runtime, RUNTIMES)
+        """What can be checked before a cluster is asked for anything (the actors check the model; the
+        RestorerSpec its choices)."""
         check_suffix(self.suffix)  # it only ever names a file inside the destination
         if self.images_per_call < 1:
             raise OptionsError(f"images_per_call must be at least 1, not {self.images_per_call}.")
@@ -336,24 +329,13 @@ class RestoreActor:
         import cv2
         import torch
 
-        from .pipeline import Restorer
-
         # the actor's share of the machine, for every thread pool in it: torch (and the ONNX runtimes,
         # which take torch's count) and OpenCV's (detection, resizing, paste-back), which else takes
         # every core and two actors on two cores fight over both
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
         self.job = job
-        self.restorer = Restorer.from_pretrained(
-            job.model,
-            detector=job.detector,
-            upsampler=job.upsampler,
-            parser=job.parser,
-            weights_dir=job.weights_dir,
-            download=job.download,
-            runtime=job.runtime,
-            device=job.device,
-        )
+        self.restorer = job.restorer.build()
         self.model = self.restorer.describe()
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[Any]]:

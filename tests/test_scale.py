@@ -13,9 +13,14 @@ import pytest
 
 from conftest import REPO, photos
 from gfpgan_core.errors import OptionsError
+from gfpgan_core.pipeline import RestorerSpec
 from gfpgan_core.scale import MANIFEST_PARTS, Manifest, ScaleJob, resource_plan, restore_dataset
 
 ENGINE = {"detector": "yunet", "upsampler": "lanczos", "parser": "none", "download": False}  # nothing fetched
+
+
+def _spec(checkpoint) -> RestorerSpec:
+    return RestorerSpec(str(checkpoint), **ENGINE)
 
 
 def test_the_pool_leaves_room_for_reading_and_writing():
@@ -36,10 +41,12 @@ def test_the_pool_leaves_room_for_reading_and_writing():
 
 def test_a_job_is_checked_before_any_cluster_is_asked():
     """Choices, and a suffix that would name a file outside the destination, are one line at once."""
-    for bad in ({"suffix": "/../../etc/x"}, {"detector": "mtcnn"}, {"images_per_call": 0}):
+    for bad in ({"suffix": "/../../etc/x"}, {"images_per_call": 0}):
         with pytest.raises(OptionsError) as refused:
-            ScaleJob("in", "out", "v1.4", **bad)
+            ScaleJob("in", "out", RestorerSpec(), **bad)
         assert "\n" not in str(refused.value)
+    with pytest.raises(OptionsError, match="detector must be one of"):
+        RestorerSpec(detector="mtcnn")
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +99,7 @@ def test_a_folder_on_ray_equals_the_cli_and_resumes(local_ray, tmp_path, tiny_ch
     src = _archive(tmp_path / "archive", chosen)
     before = _digests(src)
     dst = tmp_path / "restored"
-    job = ScaleJob(str(src), str(dst), str(tiny_checkpoint), actors=2, **ENGINE)
+    job = ScaleJob(str(src), str(dst), _spec(tiny_checkpoint), actors=2)
     lines = []
     report = restore_dataset(job, log=lines.append)  # two actors on two CPUs: finishes (no stall)
     assert (report.total, report.restored, report.failed, report.skipped) == (6, 5, 1, 0), lines
@@ -140,7 +147,7 @@ def test_a_killed_job_resumes_from_its_saved_rows(local_ray, tmp_path, tiny_chec
 
     src = _archive(tmp_path / "archive", photos("hq_photos", 2))
     dst = tmp_path / "restored"
-    job = ScaleJob(str(src), str(dst), str(tiny_checkpoint), **ENGINE)
+    job = ScaleJob(str(src), str(dst), _spec(tiny_checkpoint))
 
     def killed(self):
         raise KeyboardInterrupt

@@ -13,7 +13,7 @@ from ..errors import GFPGANError, InputNotFoundError, OptionsError, plural
 from ..expressions import expression_row, expressions_csv
 from ..images import IMAGE_EXTENSIONS, Picture, check_suffix, list_images, output_extension, output_stems, write_image
 from ..options import ALIGNMENTS, CALIBRATED_IN_WORDS, DETECTORS, PARSERS, TASKS, UPSAMPLERS, RestoreOptions
-from ..pipeline import Restorer
+from ..pipeline import Restorer, RestorerSpec
 from .common import add_model_args, default_model
 from .main import add_command
 
@@ -163,8 +163,8 @@ def _options(args: argparse.Namespace) -> RestoreOptions:
     )
 
 
-def _restorer(args: argparse.Namespace) -> Restorer:
-    restorer = Restorer.from_pretrained(
+def _restorer_spec(args: argparse.Namespace) -> RestorerSpec:
+    return RestorerSpec(
         default_model(args),
         device=args.device,
         detector=args.detector,
@@ -174,6 +174,10 @@ def _restorer(args: argparse.Namespace) -> Restorer:
         download=not args.no_download,
         runtime=args.runtime,
     )
+
+
+def _restorer(args: argparse.Namespace) -> Restorer:
+    restorer = _restorer_spec(args).build()
     log.info(f"Using {restorer.describe()}")
     for note in restorer.notes:
         log.info(f"note: {note}")
@@ -193,15 +197,8 @@ def run_on_ray(args: argparse.Namespace, suffix: str) -> int:
     job = ScaleJob(
         source=args.input,
         destination=args.output,
-        model=default_model(args),
+        restorer=_restorer_spec(args),
         options=_options(args),
-        detector=args.detector,
-        upsampler=args.bg_upsampler,
-        parser=args.parser,
-        runtime=args.runtime,
-        device=args.device,
-        weights_dir=args.weights_dir,
-        download=not args.no_download,
         ext=args.ext,
         suffix=suffix,
         resume=args.skip_existing is not False,
