@@ -286,5 +286,7 @@ def compare_server(tmp_path_factory):
     fill = published_layout("CodeFormer", codebook_size=512, connect_list=("32", "64", "128"))
     torch.save({"params_ema": fill}, tmp / "weights" / "codeformer_inpainting.pth")
     torch.save({"params_ema": published_layout("CodeFormer")}, tmp / "weights" / "codeformer.pth")  # in the menu
+    colour = published_layout("CodeFormer", codebook_size=1024, connect_list=("32", "64", "128"))
+    torch.save({"params_ema": colour}, tmp / "weights" / "codeformer_colorization.pth")
     with running_app(tmp, env={"GFPGAN_CACHE_EXAMPLES": "0"}) as server:
         yield server

@@ -399,3 +399,18 @@ def test_colorize_and_inpaint_endpoints_run_codeformers_own_checkpoints(tmp_path
         outside = np.ones(face.shape[:2], bool)
         outside[200:300, 150:350] = False
         assert np.array_equal(filled[outside], holed[outside]) and summary.startswith("**The white region filled**")
+
+
+@pytest.mark.slow
+def test_every_api_page_example_runs_as_copied(compare_server):
+    """The API page's example call of every endpoint, as the page writes it (its parameters' example
+    inputs: one of the page's examples served by this server, two models for /compare), runs."""
+    from gradio_client import Client
+
+    client = Client(compare_server.url, verbose=False)
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert sorted(endpoints) == ["/colorize", "/compare", "/inpaint", "/restore", "/restore_batch"]
+    for name, endpoint in endpoints.items():
+        example = {p["parameter_name"]: p["example_input"] for p in endpoint["parameters"]}
+        result = client.predict(**example, api_name=name)  # raises on any refusal
+        assert result, name

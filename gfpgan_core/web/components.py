@@ -70,9 +70,18 @@ class Radio(_ValidatedInput, gr.Radio):
 
 
 class CheckboxGroup(_ValidatedInput, gr.CheckboxGroup):
+    """The compare list: the API page's example names two models (Gradio's named one, which /compare
+    refuses: it compares two to four)."""
+
     @classmethod
     def get_block_name(cls) -> str:
         return "checkboxgroup"
+
+    def example_value(self):
+        return [value for _, value in self.choices[:2]] or None
+
+    def example_payload(self):
+        return self.example_value()
 
 
 class Checkbox(_ValidatedInput, gr.Checkbox):
@@ -98,6 +107,14 @@ class _ReceivedFilesOnly:
     example_files: frozenset[str] = frozenset()
     uploads: set[str] = set()  # noqa: RUF012 (replaced by the page's own upload set when the page is built)
     temp_files: set[str]
+    public_url: str | None = None  # where clients reach this server (set at launch)
+
+    def example_link(self) -> str | None:
+        """The API page's example input: one of the page's examples, served by this server itself (no
+        other site's file: the guard refuses URLs)."""
+        if self.public_url and self.example_files:
+            return f"{self.public_url.rstrip('/')}/gradio_api/file={sorted(self.example_files)[0]}"
+        return None
 
     def received_by_gradio(self, path: str | None) -> bool:
         """True for a file uploaded to this server or one of this page's examples: two set lookups, the
@@ -123,16 +140,12 @@ class PhotoInput(_ReceivedFilesOnly, gr.Image):
     an image, a decompression bomb) reach the caller as one readable line instead of Gradio's
     internal error. The API page's example input is one of the page's examples."""
 
-    public_url: str | None = None  # where clients reach this server (set at launch)
-
     @classmethod
     def get_block_name(cls) -> str:
         return "image"  # the same front-end component
 
     def example_value(self):
-        if self.public_url and self.example_files:
-            return f"{self.public_url.rstrip('/')}/gradio_api/file={sorted(self.example_files)[0]}"
-        return super().example_value()
+        return self.example_link() or super().example_value()
 
     def example_payload(self):
         from gradio_client import handle_file
@@ -159,11 +172,22 @@ class PhotoInput(_ReceivedFilesOnly, gr.Image):
 
 
 class PhotoFiles(_ReceivedFilesOnly, gr.File):
-    """gr.File (several photos or ZIPs) that takes only received files."""
+    """gr.File (several photos or ZIPs) that takes only received files. The API page's example is one
+    of the page's examples (Gradio's is a PDF on another site, which the guard refuses)."""
 
     @classmethod
     def get_block_name(cls) -> str:
         return "file"
+
+    def example_value(self):
+        link = self.example_link()
+        return [link] if link else super().example_value()
+
+    def example_payload(self):
+        from gradio_client import handle_file
+
+        link = self.example_link()
+        return [handle_file(link)] if link else super().example_payload()
 
     def preprocess(self, payload):
         if payload is not None:

@@ -18,7 +18,7 @@ from starlette.middleware import Middleware
 from ..arguments import ENVIRONMENT, add_model_source_args
 from ..errors import GFPGANError
 from ..service import ModelService
-from .components import PhotoInput
+from .components import PhotoFiles, PhotoInput
 from .diskbudget import DiskBudget
 from .events import wire
 from .guard import REQUIRED, PayloadGuard, guard_policy
@@ -54,6 +54,8 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     page = build_page(context.limits, facts)
     photo = page.inputs.image_path
     photo.example_files = frozenset(photo.temp_files)  # the examples' copies in Gradio's cache
+    # the batch's and the tasks' API examples are one of them too
+    page.inputs.files.example_files = page.inputs.face.example_files = photo.example_files
     examples.kept.update(photo.example_files)
     photo.keep_in_cache = examples.kept  # Gradio's cache cleaning skips these
     # the set Gradio's upload route fills: the file inputs take only what is in it
@@ -143,6 +145,11 @@ def photo_input(demo: gr.Blocks) -> PhotoInput:
     return next(b for b in demo.blocks.values() if isinstance(b, PhotoInput))
 
 
+def file_inputs(demo: gr.Blocks) -> list[PhotoInput | PhotoFiles]:
+    """The page's inputs that take files (the photo, the batch's files, the aligned face)."""
+    return [b for b in demo.blocks.values() if isinstance(b, (PhotoInput, PhotoFiles))]
+
+
 def _flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).lower() not in ("0", "false", "no", "")
 
@@ -222,7 +229,8 @@ def main(argv: list[str] | None = None) -> None:
     # the app's other files: what Gradio recorded as uploaded to or copied for this app, never its whole cache
     budget.records = lambda: [path for files in demo.temp_file_sets for path in list(files)]
     photo = photo_input(demo)
-    photo.public_url = public_url(args)
+    for received in file_inputs(demo):  # their API page examples link to this server's own files
+        received.public_url = public_url(args)
     budget.keep = examples.kept  # the examples and their results are never deleted
     budget.sweep()  # what the app's files hold now: uploads are admitted against it
     budget.start(every_s=BUDGET_SWEEP_S)
