@@ -196,7 +196,7 @@ def test_the_downscale_note_names_the_files_own_size(identity_restorer):
     buf = io.BytesIO()
     Image.fromarray(big).save(buf, format="JPEG", quality=85)
     result = identity_restorer.restore(buf.getvalue(), upscale=1, max_input_pixels=1_000_000)
-    assert any(n.startswith("The image (4000x3000) was downscaled") for n in result.notes), result.notes
+    assert any(n.startswith("The image (4000x3000) was reduced to") for n in result.notes), result.notes
 
 
 def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):

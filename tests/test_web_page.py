@@ -99,6 +99,7 @@ def test_page_in_a_real_browser(app_url, tmp_path):
         page.locator("#faces .thumbnail-item").first.click()
         after = caption.split(" → ")[1].split()[0]
         page.wait_for_function(f"document.querySelector('#expr-after').innerText.includes({after!r})", timeout=10_000)
+        assert not page.locator("#expressions-json").is_visible()  # the raw records are the API's only
     assert (ARTIFACTS / "app_page.png").stat().st_size > 10_000
 
 

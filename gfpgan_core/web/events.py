@@ -98,10 +98,10 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
         stop.click(events.stop, outputs=page.outputs.summary, cancels=runs, **private).then(
             lambda: gr.update(interactive=False), outputs=stop, **private
         )
-        page.inputs.expressions.change(  # the expression outputs appear only once asked for
-            lambda on: (gr.update(visible=on), gr.update(visible=on)),
+        page.inputs.expressions.change(  # the expression charts appear only once asked for (the records'
+            lambda on: gr.update(visible=on),  # raw JSON is the API's: the page never shows it)
             inputs=page.inputs.expressions,
-            outputs=[page.expression_row, page.outputs.expressions],
+            outputs=page.expression_row,
             **private,
         )
         page.outputs.gallery.select(
