@@ -19,6 +19,8 @@ What it holds, one rule each, in one place:
 - **Jobs nobody comes for** are dropped from the queue; a late reader of one gets a line saying so.
 - **Calls written for an older API** still run: an endpoint's trailing optional parameters that a
   call leaves out get their defaults (Gradio refuses a call with fewer values than inputs).
+- **A cancel ends one event**: Gradio's ``/cancel`` is answered by the app for the event it names
+  (Gradio's cancels every running task of the session's function: a Restore pressed right after Stop).
 A refusal is one JSON line with status 400, 404, 413, 429 or 507.
 
 Front-end code: the engine never imports it. It knows ASGI and JSON, not Gradio.
