@@ -242,10 +242,11 @@ def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, 
         log.warning(f"a request asked for {key}, whose weights are not here: run `{ctx.service.download_command(key)}`")
         runnable = ", ".join(c.key for c in ctx.service.choices() if c.can_run)
         raise GFPGANError(f"The model {key} is not available on this server; choose one of: {runnable}.")
-    if detector in DETECTORS and detector not in ctx.service.detectors():
+    runnable_detectors = ctx.service.detectors()  # one look at the weights folder per request
+    if detector in DETECTORS and detector not in runnable_detectors:
         log.warning(f"a request asked for the {detector} detector, whose weights are not here")
         raise GFPGANError(
-            f"The {detector} detector is not available on this server; choose {' or '.join(ctx.service.detectors())}."
+            f"The {detector} detector is not available on this server; choose {' or '.join(runnable_detectors)}."
         )
     return key, ctx.service.get(key, detector=detector, upsampler="auto")
 
