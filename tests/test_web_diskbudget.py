@@ -3,7 +3,9 @@
 import os
 import time
 
-from gfpgan_core.web.diskbudget import DiskBudget
+import pytest
+
+from gfpgan_core.web.diskbudget import DiskBudget, KeptPaths
 
 
 def _file(root, name, size, age_s, now):
@@ -79,3 +81,19 @@ def test_uploads_are_admitted_only_while_the_budget_holds_them_even_within_a_bur
     _file(tmp_path, "upload2/photo.jpg", 400, age_s=1, now=now)  # what was admitted has landed
     budget.sweep(now)  # recount: 700 held, the 300 admitted but not yet on disk forgotten
     assert budget.admit(300) and not budget.admit(1)
+
+
+def test_the_kept_paths_can_grow_while_a_sweep_reads_them():
+    """The examples are restored in a background thread that adds their files to the kept paths while
+    requests sweep: a plain set failed such a sweep ("Set changed size during iteration", an MCP restore
+    in CI). A reader of the kept paths goes on over what was there when it started."""
+    plain, kept = {"a", "b"}, KeptPaths(["a", "b"])
+    reading_plain, reading_kept = iter(plain), iter(kept)
+    next(reading_plain), next(reading_kept)
+    plain.update(["c"]), kept.update(["c"])  # another thread, in the middle of a sweep
+    with pytest.raises(RuntimeError, match="changed size"):
+        list(reading_plain)
+    assert len(list(reading_kept)) == 1 and set(kept) == {"a", "b", "c"} and "c" in kept and len(kept) == 3
+    budget = DiskBudget(max_bytes=0, max_age_s=600, folders=[])
+    budget.keep = kept
+    assert budget.sweep() == (0, 0)

@@ -29,6 +29,33 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
+class KeptPaths:
+    """Paths one thread adds to while others read them (the examples restored in the background while
+    requests sweep the disk, and Gradio's cache timer reads them too). Every reader iterates an
+    immutable snapshot: with a plain set, a sweep reading it while the examples' thread grew it raised
+    "Set changed size during iteration" and failed the request that swept (an MCP restore, CI of
+    bcc37a5). Not a ``set`` subclass on purpose: ``set.update(other_set)`` reads a set's table directly,
+    bypassing ``__iter__``."""
+
+    def __init__(self, paths: Iterable[str] = ()) -> None:
+        self._paths: frozenset[str] = frozenset(paths)
+        self._lock = threading.Lock()
+
+    def update(self, paths: Iterable[str]) -> None:
+        added = frozenset(paths)
+        with self._lock:  # writers serialised; readers never wait: the reference swap is atomic
+            self._paths = self._paths | added
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
 class DiskBudget:
     """Keep the app's own files within ``max_bytes`` and younger than ``max_age_s``.
 
@@ -54,7 +81,7 @@ class DiskBudget:
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
         self.protect_recent_s = protect_recent_s
-        self.keep: set[str] = set()  # never deleted (the page's examples)
+        self.keep: Iterable[str] = KeptPaths()  # never deleted (the page's examples)
         self._in_use: dict[str, int] = {}
         self._lock = threading.Lock()
         self._held = 0  # bytes the app's files held at the last sweep

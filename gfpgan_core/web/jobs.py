@@ -25,7 +25,7 @@ from ..options import DETECTORS, RestoreOptions
 from ..pipeline import STAGES, RestorationResult, Restorer, working_size
 from ..results import RestorePlan
 from ..service import ModelService
-from .diskbudget import DiskBudget
+from .diskbudget import DiskBudget, KeptPaths
 from .outputs import (
     BatchReport,
     BatchResult,
@@ -514,7 +514,7 @@ class ExampleResults:
 
     def __init__(self) -> None:
         self._pages: dict[str, PageResult] = {}
-        self.kept: set[str] = set()
+        self.kept = KeptPaths()  # read by sweeps in other threads while fill adds to it
 
     def get(self, path: str | None) -> PageResult | None:
         return self._pages.get(path or "")

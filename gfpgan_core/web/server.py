@@ -57,7 +57,7 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     # the batch's and the tasks' API examples are one of them too
     page.inputs.files.example_files = page.inputs.face.example_files = photo.example_files
     examples.kept.update(photo.example_files)
-    photo.keep_in_cache = examples.kept  # Gradio's cache cleaning skips these
+    photo.keep_in_cache = examples.kept  # type: ignore[assignment]  # Gradio only iterates it (skips these in its cleaning)
     # the set Gradio's upload route fills: the file inputs take only what is in it
     photo.uploads = page.inputs.files.uploads = page.inputs.face.uploads = page.blocks.upload_file_set
     wire(page, context, examples)
