@@ -5,6 +5,7 @@
     result = restorer.restore("photo.jpg", upscale=2)
     result.image          # restored image (uint8/uint16 array, same channels as the input)
     result.faces          # per face: box, landmarks, score, input_crop, restored_crop
+    result.face_count.sentence()  # "5 faces found: the 3 largest restored, 2 left as they were"
 
 Importing this package downloads nothing and scans nothing; torch and OpenCV load with the first
 name that needs them (so ``gfpgan --help`` answers at once).
@@ -29,12 +30,14 @@ from .options import RestoreOptions
 if TYPE_CHECKING:
     from .images import Picture, load_picture, read_image, write_image
     from .pipeline import RestorationResult, RestoredFace, Restorer, RestorerSpec
+    from .results import FaceCount
 
 _LAZY = {  # name -> the module that defines it, imported on first use
     "Picture": "images",
     "load_picture": "images",
     "read_image": "images",
     "write_image": "images",
+    "FaceCount": "results",
     "RestorationResult": "results",
     "RestoredFace": "results",
     "Restorer": "pipeline",
@@ -54,6 +57,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CheckpointError",
+    "FaceCount",
     "GFPGANError",
     "ImageError",
     "InputNotFoundError",

@@ -41,7 +41,7 @@ from .parts import (
     load_face_model,
 )
 from .paste import FacePatch, feathered_box, paste_faces
-from .results import RestorationResult, RestoredFace, RestorePlan
+from .results import FaceCount, RestorationResult, RestoredFace, RestorePlan
 from .runtimes import FaceRunner, TorchRunner
 
 Progress = Callable[[str, int, int], None]
@@ -73,12 +73,10 @@ class _Request:
         return out
 
     def finish(
-        self, picture: Picture, faces: list[RestoredFace], scale: float, found: int | None = None
+        self, picture: Picture, faces: list[RestoredFace], scale: float, count: FaceCount | None = None
     ) -> RestorationResult:
         self.timings["total"] = time.perf_counter() - self.started
-        return RestorationResult(
-            picture, faces, self.timings, self.notes, scale, len(faces) if found is None else found
-        )
+        return RestorationResult(picture, faces, self.timings, self.notes, scale, count)
 
 
 @dataclass
@@ -90,7 +88,7 @@ class _Prepared:
     pic: Picture
     scale: float
     gray: bool
-    faces_found: int
+    count: FaceCount
     faces: list[Detection]
     crops: list[np.ndarray]
     matrices: list[np.ndarray]
@@ -422,7 +420,7 @@ class Restorer:
         if opts.aligned:
             return self._restore_aligned(req, pic, opts, scale, gray)
         faces, crops, matrices = req.stage("align", self._align, pic, plan.faces, opts, req.notes)
-        return _Prepared(req, opts, pic, scale, gray, plan.faces_found, faces, crops, matrices)
+        return _Prepared(req, opts, pic, scale, gray, plan.count, faces, crops, matrices)
 
     def _complete(self, work: _Prepared, restored: list[np.ndarray]) -> RestorationResult:
         """Upsample the background, paste the restored faces back, and the result."""
@@ -435,7 +433,9 @@ class Restorer:
         ]
         if opts.expressions and records:
             records = req.stage("expressions", self._with_expressions, records)
-        return req.finish(picture, records, work.scale, work.faces_found)
+        planned = work.count  # a face whose landmarks coincide is not restored: the count says so
+        count = planned if len(records) == planned.restored else replace(planned, restored=len(records), chosen="")
+        return req.finish(picture, records, work.scale, count)
 
     def plan(self, image: ImageLike, options: RestoreOptions | None = None, **overrides: Any) -> RestorePlan:
         """What :meth:`restore` would do with these arguments, without restoring: decode and detect only.
@@ -447,8 +447,11 @@ class Restorer:
 
     def _plan(self, req: _Request, image: ImageLike, opts: RestoreOptions) -> RestorePlan:
         pic, scale = req.stage("decode", self._decode, image, opts, req.notes)
-        faces, found = ([], 1) if opts.aligned else req.stage("detect", self._detect, pic, opts, req.notes)
-        return RestorePlan(pic, scale, faces, found, opts.aligned, list(req.notes))
+        faces: list[Detection] = []
+        count = FaceCount(1, 1, 1)  # an aligned input: the picture is the face
+        if not opts.aligned:
+            faces, count = req.stage("detect", self._detect, pic, opts, req.notes)
+        return RestorePlan(pic, scale, faces, count, opts.aligned, list(req.notes))
 
     def _restore_aligned(
         self, req: _Request, pic: Picture, opts: RestoreOptions, scale: float, gray: bool
@@ -511,8 +514,8 @@ class Restorer:
             return requested
         return float(getattr(self.detector, "default_threshold", 0.6))  # 0.6: a detector of one's own
 
-    def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> tuple[list[Detection], int]:
-        """(faces to restore, left to right; how many large enough faces were found)."""
+    def _detect(self, pic: Picture, opts: RestoreOptions, notes: list[str]) -> tuple[list[Detection], FaceCount]:
+        """(faces to restore, left to right; how many were found, big enough and to restore)."""
         rgb = to_uint8(pic.rgb)
         threshold = self.detection_threshold(opts.detection_threshold)
         found = self.detector.detect(rgb, threshold)
@@ -528,18 +531,12 @@ class Restorer:
                 )
         faces = select_faces(found, pic.size, opts.only_center_face, opts.min_face_size, opts.max_faces)
         usable = sum(1 for f in found if f.size >= opts.min_face_size)
-        if opts.max_faces is not None and usable > opts.max_faces and not opts.only_center_face:
-            notes.append(f"{usable} faces found; the {opts.max_faces} largest were restored.")
-        small = len(found) - usable
-        if small:
-            notes.append(
-                f"{small} face{'s' if small > 1 else ''} smaller than {opts.min_face_size:g} px "
-                f"{'were' if small > 1 else 'was'} left as {'they were' if small > 1 else 'it was'}: "
-                "too small to restore faithfully."
-            )
-        if not faces and not small:
-            notes.append("No face found" + (" (try a lower detection threshold)" if found else "") + ".")
-        return faces, usable
+        chosen = ""
+        if opts.only_center_face and usable > 1:
+            chosen = "the one nearest the centre"
+        elif opts.max_faces is not None and usable > opts.max_faces:
+            chosen = f"the {opts.max_faces} largest"
+        return faces, FaceCount(len(found), usable, len(faces), opts.min_face_size, chosen)
 
     def _align(
         self, pic: Picture, faces: list[Detection], opts: RestoreOptions, notes: list[str]

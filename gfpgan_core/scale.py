@@ -372,7 +372,8 @@ class RestoreActor:
             return row
         # the image's own time: its stages (the shared batches counted by its faces) and its writing
         own = sum(t for stage, t in outcome.timings.items() if stage != "total")
-        row.update(faces_found=max(outcome.faces_found, len(outcome.faces)), faces_restored=len(outcome.faces))
+        count = outcome.face_count
+        row.update(faces_found=count.found, faces_restored=count.restored)
         row["seconds"] = round(own + time.perf_counter() - started, 3)
         return row
 

@@ -292,7 +292,7 @@ def test_each_restorer_by_name_from_a_file_in_the_published_layout(tmp_path, nam
         out = tmp_path / f"out{w}"
         proc = _run("-i", photo, "-o", out, "-m", name, "-w", w, "-s", 1, "--weights-dir", folder, "--no-download")
         assert proc.returncode == 0, proc.stderr
-        assert f"model {name}" in proc.stderr and ": 1 face, " in proc.stderr
+        assert f"model {name}" in proc.stderr and ": 1 face found and restored, " in proc.stderr
         faces[w] = np.asarray(Image.open(out / "restored_faces" / "astronaut_degraded_00.png")).astype(int)
         assert faces[w].shape == (512, 512, 3)
     if len(faces) > 1:

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from conftest import REAL_DATA, IdentityRestorer, photos, rgb_uint8
-from gfpgan_core import OptionsError, RestoreOptions, Restorer
+from gfpgan_core import FaceCount, OptionsError, RestoreOptions, Restorer
 from gfpgan_core.errors import GFPGANError
 from gfpgan_core.images import read_image
 
@@ -156,7 +156,7 @@ def test_no_face_returns_the_upsampled_image_and_says_so(tiny_restorer):
     img = np.full((60, 80, 3), 128, np.uint8)
     result = tiny_restorer.restore(img, upscale=2)
     assert result.image.shape == (120, 160, 3) and result.faces == []
-    assert any("No face" in n for n in result.notes)
+    assert result.face_count.sentence() == "No face found"
 
 
 def test_aligned_input_goes_straight_to_the_model(tiny_restorer):
@@ -302,7 +302,9 @@ def test_faces_too_small_to_restore_are_left_and_said(identity_restorer):
     small = resize(pic.rgb, (round(pic.size[0] * factor), round(pic.size[1] * factor)))
     assert RestoreOptions().min_face_size == 16
     result = identity_restorer.restore((small * 255).astype(np.uint8), upscale=1, detection_threshold=0.3)
-    assert result.faces == [] and any("smaller than 16 px" in n for n in result.notes), result.notes
+    count = result.face_count
+    assert result.faces == [] and count.found >= 1 and count.big_enough == 0
+    assert "too small to restore (under 16 px): left as it" in count.sentence()
     found = identity_restorer.restore(
         (small * 255).astype(np.uint8), upscale=1, detection_threshold=0.3, min_face_size=0
     )
@@ -349,7 +351,39 @@ def test_the_face_cap_says_how_many_were_found(identity_restorer):
     capped = identity_restorer.restore(path, upscale=1, max_faces=1)
     assert everyone.faces_found == len(everyone.faces) >= 2
     assert capped.faces_found == everyone.faces_found and len(capped.faces) == 1
-    assert f"{everyone.faces_found} faces found; the 1 largest were restored." in capped.notes
+    count = capped.face_count
+    assert (count.found, count.restored, count.left) == (everyone.face_count.found, 1, count.found - 1)
+    assert f": the 1 largest restored, {count.left} left as" in count.sentence()
+    plan = identity_restorer.plan(path, upscale=1, max_faces=1)
+    assert plan.count == count  # before the run, the same count
+
+
+@pytest.mark.parametrize(
+    "count, after, before",
+    [
+        (FaceCount(0, 0, 0, 16), "No face found", "No face found"),
+        (FaceCount(1, 1, 1, 16), "1 face found and restored", "1 face found, to restore"),
+        (FaceCount(3, 3, 3, 16), "3 faces found, all restored", "3 faces found, all to restore"),
+        (
+            FaceCount(233, 66, 40, 16, "the 40 largest"),
+            "233 faces found, 66 big enough (16 px or more): the 40 largest restored, 193 left as they were",
+            "233 faces found, 66 big enough (16 px or more): the 40 largest to restore, 193 left as they are",
+        ),
+        (
+            FaceCount(5, 5, 1, 16, "the one nearest the centre"),
+            "5 faces found: the one nearest the centre restored, 4 left as they were",
+            "5 faces found: the one nearest the centre to restore, 4 left as they are",
+        ),
+        (FaceCount(2, 1, 1, 16), "2 faces found, 1 big enough (16 px or more): 1 restored, 1 left as it was", None),
+        (FaceCount(1, 0, 0, 16), "1 face found, too small to restore (under 16 px): left as it was", None),
+        (FaceCount(4, 0, 0, 16), "4 faces found, all too small to restore (under 16 px): left as they were", None),
+        (FaceCount(3, 3, 2, 16), "3 faces found: 2 restored, 1 left as it was", None),  # one could not be aligned
+    ],
+)
+def test_one_vocabulary_for_faces_before_and_after_a_run(count, after, before):
+    assert count.sentence() == after
+    if before:
+        assert count.sentence(planned=True) == before
 
 
 def test_a_models_own_fidelity_control_replaces_the_blend():

@@ -1,6 +1,7 @@
 """The work behind the endpoints without a server or Gradio's events: options, progress and the time
 limit, one photo's outputs and summary, Stop, the estimate, ZeroGPU, a full disk."""
 
+import re
 import sys
 import time
 import zipfile
@@ -73,7 +74,7 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     assert Image.open(jpeg.download).format == "JPEG" and Image.open(webp.download).format == "WEBP"
     assert Path(jpeg.download).stat().st_size < Path(page.download).stat().st_size / 3
     summary = outputs.write_summary(result, restorer)
-    assert summary.startswith(f"**{len(result.faces)} faces found**") and "model custom (tiny_gfpgan.pth)" in summary
+    assert summary.startswith(f"**{result.face_count.sentence()}**") and "model custom (tiny_gfpgan.pth)" in summary
     with pytest.raises(GFPGANError, match="upload an image"):
         jobs.run_request(jobs.Context(service), None, "custom", RestoreOptions(), "auto")
     nothing = ModelService(weights_dir=tmp_path / "empty", download=False)
@@ -153,8 +154,9 @@ def test_visitors_read_no_server_paths_and_no_markdown():
 def test_the_summary_counts_faces_found_and_the_whole_wait(tiny_restorer):
     result = tiny_restorer.restore(photos("photos", 1)[0], upscale=1, max_faces=1)
     summary = outputs.write_summary(result, tiny_restorer, seconds=12.34)
-    assert summary.startswith(f"**{result.faces_found} faces found** · 12.3 s")
-    assert "the 1 largest were restored" in summary
+    count = result.face_count
+    assert summary.startswith(f"**{count.sentence()}** · 12.3 s")
+    assert count.restored == 1 and (count.found == 1 or f"the 1 largest restored, {count.left} left" in summary)
 
 
 def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, monkeypatch):
@@ -209,20 +211,24 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
     context = jobs.Context(service, costs=costs)
     options = jobs.restore_options(settings.Limits(), 2, 1.0, False, True, 0.6, False)
     first = jobs.estimate(context, photo, "custom", options, "yunet")
-    assert first.startswith("**") and "faces found**" in first and "about" not in first  # speed not measured yet
+    assert (
+        first.startswith("**") and "faces found, all to restore**" in first and "about" not in first
+    )  # not measured yet
     result = service.get("custom", "yunet", "lanczos").restore(photo, upscale=2)
     costs.update(result)
     after = jobs.estimate(context, photo, "custom", options, "yunet")
-    assert f"**{len(result.faces)} faces found** · about" in after and "s on this server" in after
+    assert f"**{len(result.faces)} faces found, all to restore** · about" in after and "s on this server" in after
     assert jobs.estimate(context, None, "custom", options, "yunet") == ""
     estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
     assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
 
 
 def _faces_announced(line: str) -> int:
-    """The faces an estimate says the run will restore: "**5 faces found**, 1 to restore — ..." -> 1."""
+    """The faces an estimate says the run will restore: "**5 faces found: the one nearest the centre to
+    restore, 4 left as they are**" -> 1."""
     found = int(line.split("**")[1].split()[0])
-    return int(line.split("**, ")[1].split()[0]) if "to restore" in line else found
+    left = re.search(r"(\d+) left as", line)
+    return found - int(left[1]) if left else found
 
 
 def test_the_estimate_and_the_run_agree_on_the_faces(tmp_path, tiny_checkpoint, monkeypatch):
@@ -243,7 +249,7 @@ def test_the_estimate_and_the_run_agree_on_the_faces(tmp_path, tiny_checkpoint, 
         _, result, _ = jobs.restore_photo(context, str(path), "custom", options, "yunet")
         assert _faces_announced(line) == len(result.faces) == faces, (path.name, only_centre, line)
         if only_centre:
-            assert line.startswith("**5 faces found**, 1 to restore")
+            assert line.startswith("**5 faces found: the one nearest the centre to restore, 4 left as they are**")
         if threshold:
             assert any("lower detection threshold" in note for note in result.notes)
 

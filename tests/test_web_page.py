@@ -334,3 +334,38 @@ def test_the_restore_button_is_where_the_eye_is(app_url, width, height):
             page.wait_for_timeout(1500)  # the smooth scroll
             summary = page.locator("#summary").bounding_box()
             assert 0 <= summary["y"] < height / 2, summary  # the result came into view
+
+
+def test_the_count_before_the_run_follows_the_options_and_matches_the_run(app_url, tmp_path):
+    """One vocabulary for faces (item 5): the group photo's estimate counts its faces, follows "only the
+    centre face" and the threshold as they change, and the run's summary gives the same count."""
+    group = tmp_path / "group.png"  # not the example's own bytes (that upload shows the example's result)
+    Image.open(REPO / "examples" / "group_composite.jpg").save(group)
+    with browser_page(app_url) as page:
+        page.get_by_text("Advanced", exact=True).click()
+        page.locator("#input-image input[type=file]").set_input_files(str(group))
+        _summary_has(page, "5 faces found, all to restore", timeout=30_000)
+        page.locator("#centre-face input[type=checkbox]").check()
+        _summary_has(page, "5 faces found: the one nearest the centre to restore, 4 left as they are", timeout=30_000)
+        page.locator("#centre-face input[type=checkbox]").uncheck()
+        _summary_has(page, "5 faces found, all to restore", timeout=30_000)
+        slider = page.locator("#threshold input[type=range]")
+        slider.focus()
+        page.keyboard.press("End")  # by keyboard: no face scores the highest threshold; the fallback's are said
+        _summary_has(page, "No face scored 0.99; these were found at the lower detection threshold", timeout=30_000)
+        page.locator("#threshold input[type=number]").fill("0.6")  # typed: scored at 0.6, nothing to say
+        page.wait_for_function(
+            "(s => s.includes('5 faces found, all to restore') && !s.includes('lower detection threshold'))"
+            "(document.querySelector('#summary').innerText)",
+            timeout=30_000,
+        )
+        page.locator("#centre-face input[type=checkbox]").check()
+        _summary_has(page, "the one nearest the centre to restore", timeout=30_000)
+        before = page.locator("#summary").inner_text().split(" · ")[0].split(" — ")[0]
+        page.locator("#restore-button").click()
+        _summary_has(page, " s · CPU")
+        after = page.locator("#summary").inner_text().split(" · ")[0]
+        assert after == before.replace(" to restore", " restored").replace("as they are", "as they were"), (
+            before,
+            after,
+        )

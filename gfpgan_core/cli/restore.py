@@ -265,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         safe_write(target, result.picture)  # last: its presence means the image is done
         total_faces += len(result.faces)
         notes = "".join(f" {note}" for note in result.notes)
-        faces = plural(len(result.faces), "face")
+        faces = result.face_count.sentence()
         say(f"[{n}/{len(inputs)}] {path.name}: {faces}, {result.timings['total']:.1f} s.{notes}")
     done = len(inputs) - failures - skipped
     if args.expressions:

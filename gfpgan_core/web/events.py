@@ -110,9 +110,17 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
             outputs=[page.expression_before, page.expression_after],
             **private,
         )
+        # options that change what the run will find or make: the photo's estimate is said again with them
+        recount = with_options_spread(events.recount)
+        recount_inputs = [page.outputs.summary, *inputs_for(expect, page)]
+        again = {"fn": recount, "inputs": recount_inputs, "outputs": page.outputs.summary, **private}
         page.inputs.detector.change(
             events.calibrated, inputs=page.inputs.detector, outputs=page.inputs.threshold, **private
-        )
+        ).then(**again)
+        # a slider's every step, by mouse or keyboard ("release" is the mouse's alone), but never a queue of
+        # them: while one estimate is out, only the last step waits for its turn
+        for changed in (page.inputs.threshold, page.inputs.rescale, page.inputs.only_center_face, page.inputs.aligned):
+            changed.input(**again, trigger_mode="always_last")
         page.inputs.model_key.change(
             events.model_chosen, inputs=page.inputs.model_key, outputs=[page.status, page.inputs.weight], **private
         )

@@ -31,6 +31,7 @@ from .jobs import (
     RequestStopped,
     compare_models,
     estimate,
+    is_estimate,
     restore_options,
     restore_photo,
     restore_photos,
@@ -265,6 +266,18 @@ class PageEvents:
         except GFPGANError:
             return cleared()
         return cleared(estimate(self.context, image_path, options.model_key, restore, options.detector))
+
+    def recount(self, summary: str | None, image_path: str | None, options: PageOptions) -> str | dict:
+        """New options before a run (threshold, detector, centre face only, size): the photo's estimate
+        said again with them, so the count the visitor reads is the count the run will give. A result
+        on the page keeps its own summary (its count was made with the options it ran with)."""
+        if not image_path or (summary and not is_estimate(summary)):
+            return gr.update()
+        try:
+            restore = options.restore_options(self.context.limits)
+        except GFPGANError:
+            return gr.update()
+        return estimate(self.context, image_path, options.model_key, restore, options.detector)
 
     def calibrated(self, detector: str) -> float | dict:
         """A new detector: the threshold slider moves to its calibrated value (unchanged if it can't load)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
-from ..errors import GFPGANError, ImageError, OptionsError, as_sentence, plural
+from ..errors import GFPGANError, ImageError, OptionsError, as_sentence
 from ..expressions import expressions_csv
 from ..images import ImageLike, Picture, encode, load_picture, output_size, read_thumbnail
 from ..options import DETECTORS, RestoreOptions
@@ -54,7 +54,7 @@ from .settings import (
     Limits,
 )
 from .state import CostModel, GpuRestore, StopRequests
-from .text import no_model_line
+from .text import CANNOT_BE_RESTORED, ESTIMATE_END, no_model_line
 
 log = logging.getLogger(__name__)
 Report = Callable[[str, int, int], None]
@@ -384,8 +384,8 @@ def restore_photos(
                     ctx.costs.update(result)
                     expression_rows += face_expressions(result, stem) or []
                     seconds = time.perf_counter() - photo_started
-                    faces = max(result.faces_found, len(result.faces))
-                    report.rows.append(BatchRow(name, "restored", faces, seconds))
+                    count = result.face_count
+                    report.rows.append(BatchRow(name, "restored", f"{count.restored} of {count.found}", seconds))
                 except RequestStopped:
                     halted = "not restored: stopped, as you asked"
                     report.rows.append(BatchRow(name, halted))
@@ -476,13 +476,18 @@ def estimate(
     if planned is None:
         return ""
     if isinstance(planned, str):
-        return f"**This file cannot be restored:** {planned}"
+        return f"{CANNOT_BE_RESTORED} {planned}"
     plan, pixels = planned
-    faces, found = plan.faces_to_restore, max(plan.faces_found, plan.faces_to_restore)
-    seconds = ctx.costs.estimate(faces, pixels)
-    what = f"**{plural(found, 'face')} found**" + (f", {faces} to restore" if faces != found else "")
+    seconds = ctx.costs.estimate(plan.faces_to_restore, pixels)
+    what = f"**{plan.count.sentence(planned=True)}**"
     when = f" · about {max(1, round(seconds))} s on this server" if seconds is not None else ""
-    return f"{what}{when} — press Restore."
+    notes = "".join(f"\n\n{note}" for note in plan.notes)  # the fallback threshold's, said before the run too
+    return f"{what}{when}{ESTIMATE_END}{notes}"
+
+
+def is_estimate(summary: str) -> bool:
+    """Whether a summary is an estimate (said before a run), not a result's."""
+    return ESTIMATE_END in summary or summary.startswith(CANNOT_BE_RESTORED)
 
 
 def _plan_on_a_thumbnail(

@@ -210,7 +210,7 @@ def _photo_and_options(limits: Limits, facts: PageFacts, actions: Callable[[], T
         blend = Slider(
             BLEND.low, BLEND.high, value=DEFAULTS.blend, step=BLEND.step, label=text.BLEND_LABEL, elem_id="blend"
         )
-        only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face")
+        only_center_face = Checkbox(DEFAULTS.only_center_face, label="Only the centre face", elem_id="centre-face")
         aligned = Checkbox(
             DEFAULTS.aligned, label="The photo is one face, already cropped and aligned (as FFHQ, square)"
         )

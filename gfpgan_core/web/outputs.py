@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..archives import ResultArchive
-from ..errors import GFPGANError, plural
+from ..errors import GFPGANError
 from ..expressions import expression_row
 from ..images import Picture, encode, resize, write_image
 from ..pipeline import RestorationResult, Restorer
@@ -199,11 +199,10 @@ def write_summary(result: RestorationResult, restorer: Restorer, seconds: float 
     """The Markdown line under the result: faces, the visitor's wait (``seconds``, else the engine's
     time), device, model, size, and any notes."""
     n = len(result.faces)
-    found = max(result.faces_found, n)
     w, h = result.picture.size
     wait = result.timings.get("total", 0.0) if seconds is None else seconds
     summary = (
-        f"**{plural(found, 'face')} found** · {wait:.1f} s · "
+        f"**{result.face_count.sentence()}** · {wait:.1f} s · "
         f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
         f"{w}×{h} px output (×{round(result.upscale, 2):g})"
     )
@@ -223,8 +222,7 @@ def compare_strips(results: list[tuple[str, RestorationResult, float]], out_dir:
         path = write_image(out_dir / f"compare_{i + 1:02d}.jpg", Picture(strip), quality=PREVIEW_QUALITY)
         gallery.append((str(path), f"Face {i + 1}: input | " + " | ".join(name for name, _, _ in results)))
     times = " · ".join(f"{name} {seconds:.1f} s" for name, _, seconds in results)
-    found = max(results[0][1].faces_found, faces)
-    summary = f"**{plural(found, 'face')} compared** · {times}"
+    summary = f"**{results[0][1].face_count.sentence()}** · compared: {times}"
     notes = results[0][1].notes + ([] if faces else ["No face to compare."])
     return CompareResult(gallery, summary + ("\n\n" + " ".join(notes) if notes else ""))
 
@@ -233,7 +231,7 @@ def compare_strips(results: list[tuple[str, RestorationResult, float]], out_dir:
 class BatchRow:
     name: str
     outcome: str  # "restored" or the one-line reason it was not
-    faces: int = 0
+    faces: str = ""  # "2 of 3": restored of found
     seconds: float = 0.0
 
 
@@ -249,7 +247,7 @@ class BatchReport:
         lines = [
             f"**{done} of {len(self.rows)} photos restored** · {seconds:.1f} s",
             "",
-            "| photo | faces | time | |",
+            "| photo | faces restored | time | |",
             "|---|---|---|---|",
         ]
         for r in self.rows:

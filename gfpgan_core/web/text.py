@@ -114,3 +114,9 @@ def examples_label(can_run: bool) -> str:
         if can_run
         else EXAMPLES_LABEL.split(":")[0] + ": this server has no model, so they show no result"
     )
+
+
+# the estimate's last words, and the start of a file's refusal said on arrival: a summary that ends or
+# starts so is said before a run, and new options may replace it (a result's summary stays)
+ESTIMATE_END = " — press Restore."
+CANNOT_BE_RESTORED = "**This file cannot be restored:**"
