@@ -79,10 +79,13 @@ def upload(client: httpx.Client, url: str, photo: Path) -> str:
         return client.post(f"{url}gradio_api/upload", files={"files": (photo.name, f)}).json()[0]
 
 
-def restore(client: httpx.Client, url: str, path: str, timeout: float = 300) -> tuple[str, str, float]:
-    """(event, message or result path, seconds) for one call, from POST to its last event."""
+def restore(
+    client: httpx.Client, url: str, path: str, timeout: float = 300, args: list | None = None
+) -> tuple[str, str, float]:
+    """(event, message or result path, seconds) for one call, from POST to its last event; ``args``:
+    the options after the photo (default :data:`ARGS`)."""
     t = time.perf_counter()
-    start = client.post(f"{url}gradio_api/call/restore", json={"data": [{"path": path}, *ARGS]})
+    start = client.post(f"{url}gradio_api/call/restore", json={"data": [{"path": path}, *(args or ARGS)]})
     if start.status_code != 200:
         return "refused", start.text[:200], time.perf_counter() - t
     event_id = start.json()["event_id"]

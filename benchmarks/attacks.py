@@ -78,19 +78,22 @@ class FetchRecorder:
         self._server.shutdown()
 
 
-def _estimate_call(url: str, photo_path: str) -> dict[str, Any]:
+def estimate_call(url: str, photo_path: str, **by_label: Any) -> dict[str, Any]:
     """The page's estimate event as the page sends it (POST /gradio_api/run/predict, fn_index), every
-    other input at its default value."""
+    other input at its default value, or at ``by_label[label]`` (e.g. ``**{"Rescaling factor": 2}``)."""
     config = httpx.get(f"{url}config", timeout=30).json()
     components = {c["id"]: c for c in config["components"]}
     image = next(i for i, c in components.items() if c.get("props", {}).get("elem_id") == "input-image")
     fn_index, dependency = next(
         (k, d) for k, d in enumerate(config["dependencies"]) if [image, "change"] in d["targets"]
     )
+
+    def value(i: int) -> Any:
+        props = components[i].get("props", {})
+        return by_label.get(props.get("label"), props.get("value"))
+
     data = [
-        {"path": photo_path, "orig_name": "big.png", "meta": FILE_DATA}
-        if i == image
-        else components[i].get("props", {}).get("value")
+        {"path": photo_path, "orig_name": "big.png", "meta": FILE_DATA} if i == image else value(i)
         for i in dependency["inputs"]
     ]
     return {"data": data, "fn_index": fn_index, "trigger_id": image, "session_hash": "attack", "event_data": None}
@@ -99,7 +102,7 @@ def _estimate_call(url: str, photo_path: str) -> dict[str, Any]:
 def parallel_estimates(url: str, pid: int, png: Path, calls: int = 8) -> dict[str, Any]:
     with client_at(100) as c:
         path = upload(c, url, png)
-    body = _estimate_call(url, path)
+    body = estimate_call(url, path)
     before = peak = rss_mb(pid)
     done = threading.Event()
 

@@ -23,6 +23,12 @@ if .venv/bin/pip show -q opencv-python-headless >/dev/null 2>&1; then
   .venv/bin/pip install -q --force-reinstall --no-deps "$(grep '^opencv-python==' requirements.txt)"
 fi
 
+# axe-core (npm, pinned in package-lock.json) audits the page's accessibility in the browser test;
+# without npm that test is skipped with a one-line reason, like the browser test without chromium
+if command -v npm >/dev/null 2>&1; then
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null || echo "warning: npm ci failed; the accessibility audit will be skipped"
+fi
+
 echo "lint: ruff, ruff format, mypy, import-linter"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

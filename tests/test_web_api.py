@@ -179,7 +179,7 @@ def test_aligned_crops_through_the_api(client):
     face = photos("lq_faces_512", 1)[0]
     restored, gallery, summary, _, _, _ = _restore(client, face, rescale=1, aligned=True)
     assert Image.open(restored).size == Image.open(face).size and len(gallery) == 1
-    assert summary.startswith("**1 face found**")
+    assert summary.startswith("**1 face found and restored** · ")
 
 
 def test_a_lower_threshold_is_tried_once_and_said(client):
@@ -318,7 +318,7 @@ def test_compare_through_the_api(compare_server):
     assert gallery[0]["caption"].endswith("| restoreformer")
     w, h = Image.open(gallery[0]["image"]).size
     assert w == 3 * h  # input | custom | restoreformer
-    assert summary.startswith("**1 face compared**") and " s · restoreformer " in summary
+    assert summary.startswith("**1 face found and restored** by each model · ") and " s · restoreformer " in summary
     with pytest.raises(AppError, match="Choose two to 4 models"):
         client.predict(photo, ["custom"], api_name="/compare")
     with pytest.raises(AppError, match=r"not in the list of choices|Unknown model"):

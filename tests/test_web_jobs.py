@@ -65,9 +65,9 @@ def test_run_request_gallery_and_summary(tmp_path, tiny_checkpoint, monkeypatch)
     assert max(Image.open(page.before_after[0]).size) == 200
     with zipfile.ZipFile(page.faces_zip) as faces:  # every crop, named as the CLI names them
         names = faces.namelist()
-        assert f"restored_faces/{photo.stem}_00.png" in names and f"cropped_faces/{photo.stem}_00.png" in names
+        assert f"restored_faces/{photo.stem}_01.png" in names and f"cropped_faces/{photo.stem}_01.png" in names
         assert len(names) == 2 * len(result.faces)
-        crop = np.asarray(Image.open(faces.open(f"restored_faces/{photo.stem}_00.png")))
+        crop = np.asarray(Image.open(faces.open(f"restored_faces/{photo.stem}_01.png")))
         assert np.array_equal(crop, result.faces[0].restored_crop)  # lossless
     jpeg = outputs.write_outputs(picture, result, photo.stem, 200, output_format="JPEG", quality=50)
     webp = outputs.write_outputs(picture, result, photo.stem, 200, output_format="WebP", quality=50)
@@ -211,9 +211,7 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
     context = jobs.Context(service, costs=costs)
     options = jobs.restore_options(settings.Limits(), 2, 1.0, False, True, 0.6, False)
     first = jobs.estimate(context, photo, "custom", options, "yunet")
-    assert (
-        first.startswith("**") and "faces found, all to restore**" in first and "about" not in first
-    )  # not measured yet
+    assert "faces found, all to restore**" in first and "about" not in first  # not measured yet
     result = service.get("custom", "yunet", "lanczos").restore(photo, upscale=2)
     costs.update(result)
     after = jobs.estimate(context, photo, "custom", options, "yunet")
@@ -221,6 +219,28 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
     assert jobs.estimate(context, None, "custom", options, "yunet") == ""
     estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
     assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
+    # others ahead in the queue: they are counted, and their time added to this photo's
+    context.queue_load = lambda: state.QueueLoad(waiting=2, running_s=(0.0,), workers=1)
+    queued = jobs.estimate(context, photo, "custom", options, "yunet")
+    assert " · 3 restorations ahead of you (about " in queued and "), then about " in queued, queued
+    assert queued.endswith(" — press Restore.") and jobs.is_estimate(queued)
+
+
+def test_the_queue_wait_counts_the_jobs_ahead_and_what_the_running_ones_have_left():
+    costs = state.CostModel()
+    assert costs.queue_wait(state.QueueLoad()) == 0.0
+    assert costs.queue_wait(state.QueueLoad(waiting=1)) is None  # no job measured yet: no number
+    costs.job_s = 10.0
+    assert costs.queue_wait(state.QueueLoad(waiting=2, running_s=(4.0,))) == pytest.approx(6 + 20)
+    assert costs.queue_wait(state.QueueLoad(running_s=(30.0,))) == pytest.approx(1.0)  # overdue: a tenth left
+    assert costs.queue_wait(state.QueueLoad(waiting=2, running_s=(4.0, 4.0), workers=2)) == pytest.approx(16)
+    words = jobs.wait_in_words
+    assert words(12.2, state.QueueLoad(), 0.0) == " · about 12 s on this server"
+    assert words(None, state.QueueLoad(), 0.0) == ""
+    assert words(12.2, state.QueueLoad(waiting=1, running_s=(1.0,)), 40.0) == (
+        " · 2 restorations ahead of you (about 40 s), then about 12 s for yours: about 52 s"
+    )
+    assert words(None, state.QueueLoad(waiting=1), None) == " · 1 restoration ahead of you"
 
 
 def _faces_announced(line: str) -> int:

@@ -135,9 +135,21 @@ def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path
         page.locator("#restore-button").click()
         page.wait_for_timeout(1500)
         page.locator("#stop-button").click()
-        _summary_has(page, "Stopped", timeout=30_000)
+        _summary_has(page, "Stopped, as you asked.", timeout=30_000)
         page.wait_for_timeout(3000)
         assert "found" not in page.locator("#summary").inner_text()  # no result arrived after Stop
+        # a stopped batch says so in its own area (it was left blank), and the photo's summary stays
+        page.get_by_text("Several photos at once", exact=True).click()
+        page.locator("#batch-input input[type=file]").set_input_files([str(big), str(big)])
+        page.wait_for_timeout(2000)
+        page.locator("#batch-button").click()
+        page.wait_for_function("document.querySelector('#batch-summary').innerText.includes('Working')", timeout=10_000)
+        page.wait_for_timeout(1500)
+        page.locator("#stop-button").click()
+        page.wait_for_function(
+            "document.querySelector('#batch-summary').innerText.includes('Stopped, as you asked.')", timeout=30_000
+        )
+        assert page.locator("#summary").inner_text().strip() == "Stopped, as you asked."
     deadline = time.time() + 30
     while time.time() < deadline and not any("stopped by its visitor" in line for line in app_server.log):
         time.sleep(0.5)
@@ -205,7 +217,7 @@ def test_compare_in_the_browser(compare_server):
         page.get_by_text("Compare models on this photo", exact=True).click()
         page.locator("#compare-button").click()
         page.locator("#compare-faces img").first.wait_for(timeout=120_000)
-        assert "compared" in page.locator("#compare-summary").inner_text()
+        assert "by each model" in page.locator("#compare-summary").inner_text()
         caption = page.locator("#compare-faces .caption-label").first.inner_text()
         assert caption.startswith("Face 1: input | custom") and "restoreformer" in caption
 
@@ -369,3 +381,53 @@ def test_the_count_before_the_run_follows_the_options_and_matches_the_run(app_ur
             before,
             after,
         )
+
+
+def test_the_batch_table_keeps_its_headers_whole_in_the_narrow_column(app_url):
+    """The batch's table sits in the photo's column: its headers stay on one line ("faces" once broke
+    into "fa/ce/s"), at desktop and phone sizes."""
+    two = [str(p) for p in photos("hq_photos", 2)]
+    for width, height in ((1366, 900), (390, 844)):
+        with browser_page(app_url, width=width, height=height) as page:
+            page.get_by_text("Several photos at once", exact=True).click()
+            page.locator("#batch-input input[type=file]").set_input_files(two)
+            page.wait_for_timeout(1500)
+            page.locator("#batch-button").click()
+            page.wait_for_function(
+                "document.querySelector('#batch-summary').innerText.includes('photos restored')", timeout=120_000
+            )
+            lines = page.evaluate(  # the line boxes of each header's text
+                """() => [...document.querySelectorAll('#batch-summary th')].filter(th => th.innerText.trim())
+                    .map(th => { const r = document.createRange(); r.selectNodeContents(th);
+                                 return new Set([...r.getClientRects()].map(b => Math.round(b.top))).size; })"""
+            )
+            assert lines and all(n == 1 for n in lines), (width, lines)
+
+
+def test_the_wait_counts_the_queue_before_and_after_the_run(app_server, tmp_path):
+    """Raw HTTP, two visitors: while one's restoration runs, the other's estimate counts it ahead of them
+    (with its time, once the server has measured a job), and their summary's wait includes the queue
+    (a second visitor waited 29.7 s and was told "2.1 s")."""
+    import threading
+
+    import httpx
+    from attacks import estimate_call
+    from test_web_security import ARGS, _call, _upload
+
+    big = tmp_path / "ahead.png"  # seconds of work at x2
+    noise = (np.random.default_rng(2).random((40, 40, 3)) * 255).astype(np.uint8)
+    Image.fromarray(noise).resize((2000, 2000)).save(big)
+    url = app_server.url
+    photo = _upload(url, photos("hq_photos", 1)[0])
+    assert _call(url, {"path": photo}, ARGS)[1] == "complete"  # one job measured: the wait has numbers
+    ahead = [ARGS[0], 2, *ARGS[2:]]  # rescale 2
+    other = threading.Thread(target=_call, args=(url, {"path": _upload(url, big)}, ahead))
+    other.start()
+    time.sleep(1.5)  # the other visitor's restoration runs
+    answer = httpx.post(f"{url}gradio_api/run/predict", json=estimate_call(url, photo), timeout=60).json()
+    estimate = next(v for v in answer["data"] if isinstance(v, str) and "press Restore" in v)
+    assert " · 1 restoration ahead of you (about " in estimate and "), then about " in estimate, estimate
+    _, event, data = _call(url, {"path": photo}, ARGS)
+    other.join(timeout=120)
+    summary = data[2]
+    assert event == "complete" and " s of it in the queue) · " in summary, summary

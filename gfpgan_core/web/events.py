@@ -19,6 +19,7 @@ from .handlers import PageEvents, endpoint, with_options_spread
 from .jobs import Context, ExampleResults
 from .layout import Page
 from .outputs import BatchResult, CompareResult, PageResult, TaskResult, cleared
+from .settings import RESTORE_QUEUE
 
 SPECIAL = ("request", "progress", "evt")  # filled by Gradio, not by a component
 
@@ -54,48 +55,59 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
             None, js=text.SHOW_RESULT_OF_EXAMPLE, **private
         )
         stop = page.stop_button
+        running = text.RUNNING
 
         def starting(clear: Callable[[], tuple], outputs: list) -> dict[str, Any]:
-            """A run's first step: its outputs cleared, and Stop enabled (it is disabled when nothing runs)."""
+            """A run's first step: its outputs cleared, its summary saying it runs, and Stop enabled (it is
+            disabled when nothing runs)."""
             return {"fn": lambda: (*clear(), gr.update(interactive=True)), "outputs": [*outputs, stop], **private}
 
-        restoring = page.restore_button.click(**starting(cleared, results)).then(
-            restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id="restore"
+        restoring = page.restore_button.click(**starting(lambda: cleared(running), results)).then(
+            restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id=RESTORE_QUEUE
         )
-        batch = page.batch_button.click(**starting(lambda: (None, ""), batch_results)).then(
+        batch = page.batch_button.click(**starting(lambda: (None, running), batch_results)).then(
             restore_batch,
             inputs=inputs_for(restore_batch, page),
             outputs=batch_results,
             api_name="restore_batch",
-            concurrency_id="restore",  # one queue and one worker for single photos, batches and comparisons
+            concurrency_id=RESTORE_QUEUE,  # one queue and one worker for single photos, batches and comparisons
         )
-        comparing = page.compare_button.click(**starting(lambda: ([], ""), compare_results)).then(
+        comparing = page.compare_button.click(**starting(lambda: ([], running), compare_results)).then(
             compare,
             inputs=inputs_for(compare, page),
             outputs=compare_results,
             api_name="compare",
-            concurrency_id="restore",
+            concurrency_id=RESTORE_QUEUE,
         )
         task_results = outputs_for(TaskResult, page)
         tasks = []
         for button, work in ((page.colorize_button, handlers.colorize), (page.inpaint_button, handlers.inpaint)):
             run = endpoint(context, work)
             tasks.append(
-                button.click(**starting(lambda: (None, ""), task_results)).then(
+                button.click(**starting(lambda: (None, running), task_results)).then(
                     run,
                     inputs=inputs_for(run, page),
                     outputs=task_results,
                     api_name=work.__name__,
-                    concurrency_id="restore",
+                    concurrency_id=RESTORE_QUEUE,
                 )
             )
         # a phone shows the result below the options, a screen or more under the button: the page goes
         # to it when a restoration or an example's result arrives (not where the result is in view)
         restoring.then(None, js=text.SHOW_RESULT, **private)
+        out = page.outputs
+        summaries = [out.summary, out.batch_summary, out.compare_summary, out.task_summary]  # stop()'s order
         runs = [restoring, batch, comparing, *tasks]
-        for run_event in runs:  # whatever way a run ends (done, failed, stopped), Stop is off again
-            run_event.then(lambda: gr.update(interactive=False), outputs=stop, **private)
-        stop.click(events.stop, outputs=page.outputs.summary, cancels=runs, **private).then(
+        for run_event, summary in zip(runs, [*summaries[:3], *[out.task_summary] * len(tasks)], strict=True):
+            # whatever way a run ends (done, failed, stopped), Stop is off again and no summary still
+            # says it runs (a failure's reason is in its message)
+            run_event.then(
+                lambda said: (gr.update(interactive=False), "" if said == running else gr.update()),
+                inputs=summary,
+                outputs=[stop, summary],
+                **private,
+            )
+        stop.click(events.stop, inputs=summaries, outputs=summaries, cancels=runs, **private).then(
             lambda: gr.update(interactive=False), outputs=stop, **private
         )
         page.inputs.expressions.change(  # the expression charts appear only once asked for (the records'

@@ -22,6 +22,7 @@ from ..archs.registry import default_weights_in_words
 from ..errors import GFPGANError
 from ..expressions import EXPRESSIONS
 from ..options import CALIBRATED_IN_WORDS
+from . import text
 from .components import user_error
 from .jobs import (
     Context,
@@ -111,6 +112,7 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
         request, progress = arguments.pop("request"), arguments.pop("progress")
         session = getattr(request, "session_hash", None)
         job = Job(context, session, progress, token=context.stops.start(session))  # a Stop before this: not it
+        job.queued_s = context.queued_s(session) if context.queued_s else 0.0
         try:
             return values(work(job, **gather(arguments)))
         except RequestStopped as exc:
@@ -173,7 +175,7 @@ def restore(job: Job, image_path: str | None, options: PageOptions) -> PageResul
         options.output_format,
         options.quality,
     )
-    page.summary = write_summary(result, restorer, seconds=job.seconds())  # the visitor's whole wait
+    page.summary = write_summary(result, restorer, seconds=job.waited(), queued_s=job.queued_s)  # the whole wait
     return page
 
 
@@ -304,15 +306,20 @@ class PageEvents:
         key = self.context.service.default_model()[0]
         return self.status(), (self.model_chosen(key)[1] if key else gr.update())
 
-    async def stop(self, request: gr.Request) -> str | dict:
+    async def stop(
+        self, summary: str, batch_summary: str, compare_summary: str, task_summary: str, request: gr.Request
+    ) -> tuple:
         """Stop this visitor's jobs: those running end at their next step, those waiting in the queue
-        are dropped; with none, the summary shown stays as it is."""
+        are dropped. Each section whose summary says it runs says "Stopped." instead (a stopped batch
+        once left its area blank); the others, and all of them when nothing ran, stay as they are."""
+        summaries = (summary, batch_summary, compare_summary, task_summary)
         session = request.session_hash
         running = self.context.stops.ask(session)
         waiting = await self.context.drop_waiting(session) if session and self.context.drop_waiting else 0
         if running or waiting:
             log.info(f"a visitor pressed Stop: {running} running and {waiting} waiting job(s) stopped")
-        return "Stopped." if running or waiting else gr.update()
+        stopped = running or waiting
+        return tuple(text.STOPPED if stopped and said == text.RUNNING else gr.update() for said in summaries)
 
     def status(self) -> str:
         """What the server knows now about its default model (per page load: a download tried at start may

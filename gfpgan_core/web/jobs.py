@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..archives import ArchiveLimits, ResultArchive, image_entries, is_zip
-from ..errors import GFPGANError, ImageError, OptionsError, as_sentence
+from ..errors import GFPGANError, ImageError, OptionsError, as_sentence, plural
 from ..expressions import expressions_csv
 from ..images import ImageLike, Picture, encode, load_picture, output_size, read_thumbnail
 from ..options import DETECTORS, RestoreOptions
@@ -53,7 +53,7 @@ from .settings import (
     OUTPUT_FORMATS,
     Limits,
 )
-from .state import CostModel, GpuRestore, StopRequests
+from .state import CostModel, GpuRestore, QueueLoad, StopRequests
 from .text import CANNOT_BE_RESTORED, ESTIMATE_END, no_model_line
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,10 @@ class Context:
     # drops a session's jobs still waiting in the queue, how many (the server sets it): Stop reaches a
     # run that has not started yet too (Gradio's cancels ends only running ones; a waiting one ran later)
     drop_waiting: Callable[[str], Awaitable[int]] | None = None
+    # the restorations' queue as a job joining now meets it, and how long a session's running job
+    # waited in it (the server reads them from Gradio's queue; none in-process)
+    queue_load: Callable[[], QueueLoad] | None = None
+    queued_s: Callable[[str | None], float] | None = None
     # the estimates' own worker (they run outside the queue, as photos arrive)
     estimator: concurrent.futures.ThreadPoolExecutor = field(
         default_factory=lambda: concurrent.futures.ThreadPoolExecutor(ESTIMATE_CONCURRENCY, "estimate")
@@ -139,6 +143,7 @@ class Job:
     progress: Callable[..., object] = lambda *args, **kwargs: None
     started: float = field(default_factory=time.perf_counter)
     token: int = -1  # this job's Stop token (Context.stops), given by the endpoint
+    queued_s: float = 0.0  # how long it waited in the queue before it started
 
     def reporter(
         self, bar: Callable[..., object] | None = None, timeout_s: float | None = None, started: float | None = None
@@ -152,7 +157,12 @@ class Job:
         )
 
     def seconds(self) -> float:
+        """Since the job started (its queue time not included)."""
         return time.perf_counter() - self.started
+
+    def waited(self) -> float:
+        """The visitor's whole wait so far: the queue and the run."""
+        return self.queued_s + self.seconds()
 
 
 def restore_options(
@@ -299,6 +309,7 @@ def restore_photo(
     quality: int = DEFAULT_QUALITY,
 ) -> tuple[PageResult, RestorationResult, Restorer]:
     """One photo restored and written out for the page (its summary is the caller's: it knows the wait)."""
+    started = time.perf_counter()
     report = report or (lambda stage, done, total: None)
     with ctx.budget.in_use([image_path]) if ctx.budget else contextlib.nullcontext():
         picture, result, restorer = run_request(ctx, image_path, model_key, options, detector, report)
@@ -310,7 +321,7 @@ def restore_photo(
         if page.download:
             shutil.rmtree(Path(page.download).parent, ignore_errors=True)
         raise
-    ctx.costs.update(result)
+    ctx.costs.update(result, seconds=time.perf_counter() - started)
     return page, result, restorer
 
 
@@ -381,9 +392,9 @@ def restore_photos(
                     progress("encode", 0, 1)
                     stem = download_stem(name)
                     archive.add(f"{stem}_restored.{suffix}", encode(result.picture, suffix, int(quality)))
-                    ctx.costs.update(result)
-                    expression_rows += face_expressions(result, stem) or []
                     seconds = time.perf_counter() - photo_started
+                    ctx.costs.update(result, seconds=seconds)
+                    expression_rows += face_expressions(result, stem) or []
                     count = result.face_count
                     report.rows.append(BatchRow(name, "restored", f"{count.restored} of {count.found}", seconds))
                 except RequestStopped:
@@ -404,7 +415,7 @@ def restore_photos(
         raise could_not_save(exc, out_dir, "the results") from None
     if zip_path is None:
         shutil.rmtree(out_dir, ignore_errors=True)
-    return BatchResult(str(zip_path) if zip_path else None, report.summary(job.seconds()))
+    return BatchResult(str(zip_path) if zip_path else None, report.summary(job.waited()))
 
 
 TASK_WORDS = {"colorize": "Colourised", "inpaint": "The white region filled"}
@@ -429,7 +440,7 @@ def run_task(job: Job, face: str | None, task: str) -> TaskResult:
     except OSError as exc:
         raise could_not_save(exc, out_dir, "the result") from None
     notes = "".join(f" {note}" for note in result.notes)
-    return TaskResult(str(path), f"**{TASK_WORDS[task]}** · {job.seconds():.1f} s · model {key}.{notes}")
+    return TaskResult(str(path), f"**{TASK_WORDS[task]}** · {job.waited():.1f} s · model {key}.{notes}")
 
 
 def compare_models(
@@ -480,9 +491,25 @@ def estimate(
     plan, pixels = planned
     seconds = ctx.costs.estimate(plan.faces_to_restore, pixels)
     what = f"**{plan.count.sentence(planned=True)}**"
-    when = f" · about {max(1, round(seconds))} s on this server" if seconds is not None else ""
+    load = ctx.queue_load() if ctx.queue_load else QueueLoad()
+    when = wait_in_words(seconds, load, ctx.costs.queue_wait(load))
     notes = "".join(f"\n\n{note}" for note in plan.notes)  # the fallback threshold's, said before the run too
     return f"{what}{when}{ESTIMATE_END}{notes}"
+
+
+def wait_in_words(run_s: float | None, load: QueueLoad, queue_s: float | None) -> str:
+    """' · about 12 s on this server'; with others ahead in the queue, ' · 2 restorations ahead of you
+    (about 40 s), then about 12 s for yours: about 52 s'; '' while nothing has been measured."""
+
+    def about(seconds: float) -> str:
+        return f"about {max(1, round(seconds))} s"
+
+    if not load.ahead:
+        return f" · {about(run_s)} on this server" if run_s is not None else ""
+    ahead = f" · {plural(load.ahead, 'restoration')} ahead of you"
+    if queue_s is None or run_s is None:
+        return ahead
+    return f"{ahead} ({about(queue_s)}), then {about(run_s)} for yours: {about(queue_s + run_s)}"
 
 
 def is_estimate(summary: str) -> bool:

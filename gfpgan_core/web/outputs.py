@@ -126,11 +126,16 @@ def _preview(picture: Picture, size: tuple[int, int]) -> Picture:
     return Picture(np.ascontiguousarray(rgb, dtype=np.float32))
 
 
+# the page numbers faces from 1 everywhere ("Face 1" in the gallery is NAME_01 in the ZIP and the
+# expression records); the CLI keeps GFPGAN's own NAME_00 for the scripts written against it
+FIRST_FACE = 1
+
+
 def build_gallery(result: RestorationResult, out_dir: Path) -> list[tuple[str, str]]:
     """One input | restored pair per face (JPEG, fast to write and to load), with a caption short
     enough for a phone's column: its number, detection score and size."""
     gallery = []
-    for i, face in enumerate(result.faces, 1):
+    for i, face in enumerate(result.faces, FIRST_FACE):
         pair = np.concatenate([face.input_crop, face.restored_crop], axis=1).astype(np.float32) / 255
         path = write_image(out_dir / f"face_{i:02d}.jpg", Picture(pair), quality=PREVIEW_QUALITY)
         side = max(face.box[2] - face.box[0], face.box[3] - face.box[1])
@@ -147,16 +152,19 @@ def face_expressions(result: RestorationResult, stem: str) -> list[dict[str, obj
     """A record per face (top class and probabilities before and after), or None when not asked for."""
     if not result.faces or result.faces[0].expression_after is None:
         return None
-    return [expression_row(stem, i, f.box, f.expression_before, f.expression_after) for i, f in enumerate(result.faces)]
+    return [
+        expression_row(stem, i, f.box, f.expression_before, f.expression_after)
+        for i, f in enumerate(result.faces, FIRST_FACE)
+    ]
 
 
 def write_faces_zip(result: RestorationResult, path: Path, stem: str) -> str | None:
-    """Every face crop, as the CLI names them (cropped_faces/ and restored_faces/ NAME_00.png...);
-    PNG level 1: lossless, and 4x faster than level 6 for 15% more bytes."""
+    """Every face crop in the CLI's folders (cropped_faces/ and restored_faces/ NAME_01.png...), numbered
+    as the gallery numbers them; PNG level 1: lossless, and 4x faster than level 6 for 15% more bytes."""
     if not result.faces:
         return None
     with ResultArchive(path) as archive:
-        for i, face in enumerate(result.faces):
+        for i, face in enumerate(result.faces, FIRST_FACE):
             for folder, crop in (("cropped_faces", face.input_crop), ("restored_faces", face.restored_crop)):
                 data = encode(Picture(crop.astype(np.float32) / 255), "png", png_level=1)
                 archive.add(f"{folder}/{stem}_{i:02d}.png", data)
@@ -195,14 +203,17 @@ def write_outputs(
         raise could_not_save(exc, out_dir, "the result") from None
 
 
-def write_summary(result: RestorationResult, restorer: Restorer, seconds: float | None = None) -> str:
+def write_summary(
+    result: RestorationResult, restorer: Restorer, seconds: float | None = None, queued_s: float = 0.0
+) -> str:
     """The Markdown line under the result: faces, the visitor's wait (``seconds``, else the engine's
-    time), device, model, size, and any notes."""
+    time; ``queued_s`` of it in the queue), device, model, size, and any notes."""
     n = len(result.faces)
     w, h = result.picture.size
     wait = result.timings.get("total", 0.0) if seconds is None else seconds
+    queue = f" ({queued_s:.1f} s of it in the queue)" if queued_s >= 0.5 else ""  # less: not worth a word
     summary = (
-        f"**{result.face_count.sentence()}** · {wait:.1f} s · "
+        f"**{result.face_count.sentence()}** · {wait:.1f} s{queue} · "
         f"{restorer.device.type.upper()}{' fp16' if restorer.half else ''} · model {restorer.model_name} · "
         f"{w}×{h} px output (×{round(result.upscale, 2):g})"
     )
@@ -222,7 +233,7 @@ def compare_strips(results: list[tuple[str, RestorationResult, float]], out_dir:
         path = write_image(out_dir / f"compare_{i + 1:02d}.jpg", Picture(strip), quality=PREVIEW_QUALITY)
         gallery.append((str(path), f"Face {i + 1}: input | " + " | ".join(name for name, _, _ in results)))
     times = " · ".join(f"{name} {seconds:.1f} s" for name, _, seconds in results)
-    summary = f"**{results[0][1].face_count.sentence()}** · compared: {times}"
+    summary = f"**{results[0][1].face_count.sentence()}** by each model · {times}"
     notes = results[0][1].notes + ([] if faces else ["No face to compare."])
     return CompareResult(gallery, summary + ("\n\n" + " ".join(notes) if notes else ""))
 

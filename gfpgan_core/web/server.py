@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +26,10 @@ from .guard import REQUIRED, PayloadGuard, guard_policy
 from .jobs import Context, ExampleResults
 from .layout import PageFacts, build_page
 from .outputs import results_root
-from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, Limits, example_paths
-from .state import zero_gpu_route
-from .text import css, status_line
+from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, RESTORE_QUEUE, Limits, example_paths
+from .state import QueueLoad, zero_gpu_route
+from .text import asset, css, status_line
+from .theme import theme
 from .tools import tool_results
 
 log = logging.getLogger("gfpgan_app")
@@ -63,6 +65,8 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
     wire(page, context, examples)
     blocks = page.blocks
     context.drop_waiting = lambda session: drop_session_jobs(blocks, session)
+    context.queue_load = lambda: queue_load(blocks)
+    context.queued_s = lambda session: queued_seconds(blocks, session)
     return page.blocks
 
 
@@ -94,6 +98,31 @@ async def end_event(demo: gr.Blocks, session: str, event_id: str) -> None:
     if session in queue.pending_messages_per_session and event_id in queue.pending_event_ids_session.get(session, {}):
         message = ProcessCompletedMessage(output={}, success=True, event_id=event_id)
         queue.pending_messages_per_session[session].put_nowait(message)
+
+
+def queue_load(demo: gr.Blocks) -> QueueLoad:
+    """The restorations' queue as a job joining it now meets it (Gradio's own estimate averages every
+    run alike and says nothing before its first). Reads Gradio 6.31's queue internals (requirements.txt
+    pins it); a queue not started yet is empty."""
+    line = getattr(demo._queue, "event_queue_per_concurrency_id", {}).get(RESTORE_QUEUE)
+    if line is None:
+        return QueueLoad()
+    now = time.time()
+    running = tuple(now - start for starts in list(line.start_times_per_fn.values()) for start in list(starts))
+    return QueueLoad(len(line.queue), running, line.concurrency_limit or 1)
+
+
+def queued_seconds(demo: gr.Blocks, session: str | None) -> float:
+    """How long ``session``'s job that has just started waited in the queue (0 when unknown): the
+    summary gives the visitor's whole wait. Reads Gradio 6.31's queue internals (requirements.txt pins it)."""
+    now = time.monotonic()
+    started = [
+        now - event.enqueue_time
+        for events in list(demo._queue.active_jobs)
+        for event in events or []
+        if session is not None and event.session_hash == session and event.concurrency_id == RESTORE_QUEUE
+    ]
+    return min(started, default=0.0)  # the session's latest job: the one starting now
 
 
 async def drop_session_jobs(demo: gr.Blocks, session: str) -> int:
@@ -268,6 +297,8 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
         state_session_capacity=256,
         show_error=True,
         css=css(),
+        js=asset("page.js"),
+        theme=theme(),
         footer_links=["api"],
         mcp_server=args.mcp,
         quiet=True,

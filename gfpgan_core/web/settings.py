@@ -143,6 +143,7 @@ MAX_COMPARED = 4  # models in one comparison: each one is a whole restoration
 ESTIMATE_SIDE = 2048
 ESTIMATE_CONCURRENCY = 1
 ESTIMATE_WAIT_S = 10.0
+RESTORE_QUEUE = "restore"  # the concurrency id of every run's endpoint: one queue, one worker between them
 GRADIO_SWEEP_S = 60  # how often Gradio's timer deletes uploads and results older than keep_outputs_s
 BUDGET_SWEEP_S = 30  # how often the disk budget sweeps on an idle server (it also sweeps after each request)
 # names a photo arrives with when it has none of its own (clipboard, webcam, a JavaScript Blob)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..images import Picture
 from ..options import RestoreOptions
@@ -54,32 +55,62 @@ class StopRequests:
             return token in self._stopped
 
 
+@dataclass(frozen=True)
+class QueueLoad:
+    """The restorations' queue as a job joining it now meets it: how many wait, how long each running
+    one has run, and how many run at once."""
+
+    waiting: int = 0
+    running_s: tuple[float, ...] = ()
+    workers: int = 1
+
+    @property
+    def ahead(self) -> int:
+        return self.waiting + len(self.running_s)
+
+
 class CostModel:
     """This server's measured cost: seconds per restored face, and seconds per output megapixel for
-    everything else (decoding, upsampling, pasting, saving); running averages over its requests."""
+    everything else (decoding, upsampling, pasting, saving the files); running averages over its
+    requests. And the whole time of a job, for the jobs ahead in the queue (their photos unknown)."""
 
     def __init__(self, smoothing: float = 0.3) -> None:
         self.smoothing = smoothing
         self.face_s: float | None = None
         self.megapixel_s: float | None = None
+        self.job_s: float | None = None
 
     def _mix(self, old: float | None, new: float) -> float:
         return new if old is None else (1 - self.smoothing) * old + self.smoothing * new
 
-    def update(self, result: RestorationResult) -> None:
-        total = result.timings.get("total", 0.0)
+    def update(self, result: RestorationResult, seconds: float | None = None) -> None:
+        """Learn from one photo: ``seconds`` its whole job (saving included), else the engine's time.
+        The engine's time alone left out the files' writing: estimates of large outputs came short."""
+        total = result.timings.get("total", 0.0) if seconds is None else seconds
         faces = len(result.faces)
         restore = result.timings.get("restore", 0.0) if faces else 0.0
         if faces:
             self.face_s = self._mix(self.face_s, restore / faces)
         w, h = result.picture.size
         self.megapixel_s = self._mix(self.megapixel_s, max(total - restore, 0.0) / max(w * h / 1e6, 1e-3))
+        self.job_s = self._mix(self.job_s, total)
 
     def estimate(self, faces: int, output_pixels: float) -> float | None:
         """Seconds for a photo with ``faces`` faces and an output of ``output_pixels``, once measured."""
         if self.megapixel_s is None or (faces and self.face_s is None):
             return None
         return faces * (self.face_s or 0.0) + output_pixels / 1e6 * self.megapixel_s
+
+    def queue_wait(self, load: QueueLoad) -> float | None:
+        """Seconds until a worker is free for a job joining ``load`` now (0 with nothing ahead; None
+        until a job has been measured). A running job is expected to take a typical job's time (at
+        least a tenth of it still to go); the waiting ones a typical job's each; the workers share them."""
+        if not load.ahead:
+            return 0.0
+        if self.job_s is None:
+            return None
+        left = sum(max(self.job_s - ran, 0.1 * self.job_s) for ran in load.running_s) + load.waiting * self.job_s
+        return left / max(load.workers, 1)
 
 
 def zero_gpu_seconds(model_key: str, detector: str, picture: Picture, options: RestoreOptions) -> int:

@@ -120,3 +120,7 @@ def examples_label(can_run: bool) -> str:
 # starts so is said before a run, and new options may replace it (a result's summary stays)
 ESTIMATE_END = " — press Restore."
 CANNOT_BE_RESTORED = "**This file cannot be restored:**"
+
+# a run's summary while it runs (the progress bar shows over it), and after Stop
+RUNNING = "Working… (Stop ends it)"
+STOPPED = "Stopped, as you asked."
