@@ -220,24 +220,40 @@ def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):
     estimate = costs.estimate(len(result.faces), result.picture.size[0] * result.picture.size[1])
     assert estimate == pytest.approx(result.timings["total"], rel=0.05)  # one request: its own time back
     # others ahead in the queue: they are counted, and their time added to this photo's
-    context.queue_load = lambda: state.QueueLoad(waiting=2, running_s=(0.0,), workers=1)
+    context.queue_load = lambda: state.QueueLoad(waiting=2, running=1, workers=1)
     queued = jobs.estimate(context, photo, "custom", options, "yunet")
     assert " · 3 restorations ahead of you (about " in queued and "), then about " in queued, queued
     assert queued.endswith(" — press Restore.") and jobs.is_estimate(queued)
 
 
 def test_the_queue_wait_counts_the_jobs_ahead_and_what_the_running_ones_have_left():
-    costs = state.CostModel()
+    costs, running = state.CostModel(), state.RunningJobs()
     assert costs.queue_wait(state.QueueLoad()) == 0.0
     assert costs.queue_wait(state.QueueLoad(waiting=1)) is None  # no job measured yet: no number
     costs.job_s = 10.0
-    assert costs.queue_wait(state.QueueLoad(waiting=2, running_s=(4.0,))) == pytest.approx(6 + 20)
-    assert costs.queue_wait(state.QueueLoad(running_s=(30.0,))) == pytest.approx(1.0)  # overdue: a tenth left
-    assert costs.queue_wait(state.QueueLoad(waiting=2, running_s=(4.0, 4.0), workers=2)) == pytest.approx(16)
+    assert costs.queue_wait(state.QueueLoad(waiting=2, running=1)) == pytest.approx(30)  # typical jobs
+    running.start(1, started=100.0)
+    running.advance(1, 0.15)  # too early to read its pace: a typical job less what it ran
+    assert costs.queue_wait(state.QueueLoad(running=1), running, now=104.0) == pytest.approx(6)
+    running.advance(1, 0.25)  # a quarter done in 4 s: 12 s to go, whatever a typical job takes
+    assert costs.queue_wait(state.QueueLoad(waiting=1, running=1), running, now=104.0) == pytest.approx(12 + 10)
+    assert costs.queue_wait(state.QueueLoad(waiting=1, running=1, workers=2), running, now=104.0) == pytest.approx(11)
+    running.finish(1)
+    assert running.left_s(10.0, 104.0) == []
+    # a job whose photo's estimate was made: its own time, not a typical job's, before its pace shows
+    costs.face_s, costs.fixed_s, costs.megapixel_s = 8.0, 1.0, 1.0
+    running.planned("/uploads/group.jpg", 5, 1e6)
+    running.start(2, started=100.0)
+    running.expect(2, "/uploads/group.jpg", costs)
+    assert running.left_s(10.0, 101.0) == [pytest.approx(5 * 8 + 1 + 1 - 1)]
+    running.advance(2, 0.3)  # past the quick first stages, but under half: still its own estimate
+    assert running.left_s(10.0, 102.0) == [pytest.approx(5 * 8 + 1 + 1 - 2)]
+    running.advance(2, 0.6)  # more than half along: its pace
+    assert running.left_s(10.0, 124.0) == [pytest.approx(24 * 0.4 / 0.6)]
     words = jobs.wait_in_words
     assert words(12.2, state.QueueLoad(), 0.0) == " · about 12 s on this server"
     assert words(None, state.QueueLoad(), 0.0) == ""
-    assert words(12.2, state.QueueLoad(waiting=1, running_s=(1.0,)), 40.0) == (
+    assert words(12.2, state.QueueLoad(waiting=1, running=1), 40.0) == (
         " · 2 restorations ahead of you (about 40 s), then about 12 s for yours: about 52 s"
     )
     assert words(None, state.QueueLoad(waiting=1), None) == " · 1 restoration ahead of you"
@@ -352,3 +368,20 @@ def test_a_request_without_a_weight_runs_the_model_at_its_own_default(tmp_path, 
     assert seen == [pytest.approx(0.5)]
     assert service.default_weight("codeformer") == 0.5 and service.default_weight("v1.4") == 1.0
     assert service.default_weight("custom") == 1.0  # a GFPGAN file
+
+
+def test_the_cost_model_tells_a_fixed_cost_from_a_cost_per_megapixel():
+    """Two sizes of photo without faces: 1 s fixed and 2 s per MP come out of their times, so a large
+    photo is not charged a small one's fixed cost per megapixel (a 6 s selfie was announced as 19 s)."""
+    from types import SimpleNamespace
+
+    def photo(megapixels: float, seconds: float):
+        side = int((megapixels * 1e6) ** 0.5)
+        return SimpleNamespace(timings={"total": seconds}, faces=[], picture=SimpleNamespace(size=(side, side)))
+
+    costs = state.CostModel()
+    costs.update(photo(0.25, 1.5))
+    assert costs.estimate(0, 0.25e6) == pytest.approx(1.5, rel=0.01)  # one size seen: itself back
+    costs.update(photo(4.0, 9.0))
+    assert costs.fixed_s == pytest.approx(1.0, rel=0.02) and costs.megapixel_s == pytest.approx(2.0, rel=0.02)
+    assert costs.estimate(0, 16e6) == pytest.approx(33, rel=0.02)

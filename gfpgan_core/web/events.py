@@ -107,7 +107,10 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
                 outputs=[stop, summary],
                 **private,
             )
-        stop.click(events.stop, inputs=summaries, outputs=summaries, cancels=runs, **private).then(
+        # a batch is not cancelled: Stop ends it between photos and it returns what it has done (the ZIP
+        # of the photos restored, a line per photo); the others' results are dropped with their run
+        cancelled = [run_event for run_event in runs if run_event is not batch]
+        stop.click(events.stop, inputs=summaries, outputs=summaries, cancels=cancelled, **private).then(
             lambda: gr.update(interactive=False), outputs=stop, **private
         )
         page.inputs.expressions.change(  # the expression charts appear only once asked for (the records'

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, fields
 from typing import Any
@@ -111,7 +112,14 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
         arguments = dict(bound.arguments)
         request, progress = arguments.pop("request"), arguments.pop("progress")
         session = getattr(request, "session_hash", None)
-        job = Job(context, session, progress, token=context.stops.start(session))  # a Stop before this: not it
+        token = context.stops.start(session)  # a Stop before this: not it
+        context.running.start(token, time.perf_counter())
+
+        def bar(fraction: float, *args: Any, **kwargs: Any) -> None:  # the queue's estimates read its pace
+            context.running.advance(token, fraction)
+            progress(fraction, *args, **kwargs)
+
+        job = Job(context, session, bar, token=token)
         job.queued_s = context.queued_s(session) if context.queued_s else 0.0
         try:
             return values(work(job, **gather(arguments)))
@@ -122,6 +130,7 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
             raise user_error(str(exc)) from None
         finally:
             context.stops.finish(job.token)
+            context.running.finish(job.token)
             if context.budget:
                 context.budget.sweep()  # results just written are recent, so protected until fetched
 
@@ -165,6 +174,7 @@ def restore(job: Job, image_path: str | None, options: PageOptions) -> PageResul
         previews, a ZIP of the face crops (none when no face was restored) and, with expressions, a
         record per face (top class and probabilities before and after; else null).
     """
+    job.context.running.expect(job.token, image_path, job.context.costs)  # for the queue's estimates
     page, result, restorer = restore_photo(
         job.context,
         image_path,

@@ -53,7 +53,7 @@ from .settings import (
     OUTPUT_FORMATS,
     Limits,
 )
-from .state import CostModel, GpuRestore, QueueLoad, StopRequests
+from .state import CostModel, GpuRestore, QueueLoad, RunningJobs, StopRequests
 from .text import CANNOT_BE_RESTORED, ESTIMATE_END, no_model_line
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class Context:
     budget: DiskBudget | None = None
     stops: StopRequests = field(default_factory=StopRequests)
     costs: CostModel = field(default_factory=CostModel)
+    running: RunningJobs = field(default_factory=RunningJobs)
     gpu: GpuRestore | None = None  # the ZeroGPU route, on a ZeroGPU Space
     # drops a session's jobs still waiting in the queue, how many (the server sets it): Stop reaches a
     # run that has not started yet too (Gradio's cancels ends only running ones; a waiting one ran later)
@@ -490,9 +491,10 @@ def estimate(
         return f"{CANNOT_BE_RESTORED} {planned}"
     plan, pixels = planned
     seconds = ctx.costs.estimate(plan.faces_to_restore, pixels)
+    ctx.running.planned(image_path, plan.faces_to_restore, pixels)
     what = f"**{plan.count.sentence(planned=True)}**"
     load = ctx.queue_load() if ctx.queue_load else QueueLoad()
-    when = wait_in_words(seconds, load, ctx.costs.queue_wait(load))
+    when = wait_in_words(seconds, load, ctx.costs.queue_wait(load, ctx.running, time.perf_counter()))
     notes = "".join(f"\n\n{note}" for note in plan.notes)  # the fallback threshold's, said before the run too
     return f"{what}{when}{ESTIMATE_END}{notes}"
 

@@ -107,9 +107,7 @@ def queue_load(demo: gr.Blocks) -> QueueLoad:
     line = getattr(demo._queue, "event_queue_per_concurrency_id", {}).get(RESTORE_QUEUE)
     if line is None:
         return QueueLoad()
-    now = time.time()
-    running = tuple(now - start for starts in list(line.start_times_per_fn.values()) for start in list(starts))
-    return QueueLoad(len(line.queue), running, line.concurrency_limit or 1)
+    return QueueLoad(len(line.queue), line.current_concurrency, line.concurrency_limit or 1)
 
 
 def queued_seconds(demo: gr.Blocks, session: str | None) -> float:
