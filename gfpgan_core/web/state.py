@@ -91,7 +91,7 @@ class QueueLoad:
 class RunningJobs:
     """The page's jobs running now: when each started and how far its progress bar is, so that a job
     joining the queue is told what those ahead still have to do. A typical job's time alone told a
-    visitor behind a 12 s group photo "about 4 s" (benchmarks/estimates.py)."""
+    visitor behind an 80 s group photo "about 10 s" in all; they waited 84 s (benchmarks/estimates.py)."""
 
     def __init__(self, remembered: int = 256) -> None:
         self._jobs: dict[int, list[float | None]] = {}  # token -> [started, fraction of the bar, expected s]
