@@ -105,6 +105,7 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
                 lambda said: (gr.update(interactive=False), "" if said == running else gr.update()),
                 inputs=summary,
                 outputs=[stop, summary],
+                show_progress="hidden",  # the result just shown must not flash a loading overlay
                 **private,
             )
         # a batch is not cancelled: Stop ends it between photos and it returns what it has done (the ZIP
