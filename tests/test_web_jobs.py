@@ -179,12 +179,12 @@ def test_the_page_says_what_the_server_knows_after_a_failed_download(tmp_path, m
 
 def test_stop_ends_the_work_at_its_next_step():
     stops = state.StopRequests()
-    running = stops.start("visitor")
+    running = stops.start("visitor", "restore_batch")
     report = jobs.progress_reporter(lambda *a, **k: None, 60, time.perf_counter(), lambda: stops.stopped(running))
     report("restore", 1, 4)  # nothing asked yet
     stops.ask("someone else")
     report("restore", 2, 4)
-    assert stops.ask("visitor") == 1
+    assert stops.ask("visitor") == ["restore_batch"]
     with pytest.raises(jobs.RequestStopped, match="Stopped"):
         report("upsample", 3, 12)
     stops.finish(running)
@@ -199,7 +199,33 @@ def test_a_new_run_right_after_stop_neither_clears_it_nor_is_stopped():
     new = stops.start("visitor")  # the new run begins before the old one reaches its next step
     assert stops.stopped(old) and not stops.stopped(new)
     stops.finish(old)
-    assert not stops.stopped(new) and stops.ask("visitor") == 1 and stops.stopped(new)
+    assert not stops.stopped(new) and stops.ask("visitor") == [""] and stops.stopped(new)
+
+
+def test_stop_leaves_a_running_batch_to_say_what_it_did():
+    """Stop's "Stopped." for a batch section could reach the page after the batch's own table (what it
+    restored, and "stopped" for the rest) and hide it: it is sent only for sections that will not say so."""
+    import asyncio
+    import types
+
+    from gfpgan_core.web import handlers
+
+    async def dropped(session):
+        return 0
+
+    context = jobs.Context(service=None, drop_waiting=dropped)  # type: ignore[arg-type]
+    events = handlers.PageEvents(context, examples=None)  # type: ignore[arg-type]
+    request = types.SimpleNamespace(session_hash="visitor")
+    running = (text.RUNNING,) * 4
+    batch = context.stops.start("visitor", "restore_batch")
+    single = context.stops.start("visitor", "restore")
+    said = asyncio.run(events.stop(*running, request=request))
+    assert said[0] == text.STOPPED and said[1] == {"__type__": "update"}  # the batch's table will say it
+    assert context.stops.stopped(batch) and context.stops.stopped(single)
+    for token in (batch, single):
+        context.stops.finish(token)
+    nothing = asyncio.run(events.stop(*running, request=request))  # nothing runs: every section unchanged
+    assert all(update == {"__type__": "update"} for update in nothing)
 
 
 def test_before_restore_the_page_says_what_to_expect(tmp_path, tiny_checkpoint):

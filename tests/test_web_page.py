@@ -145,7 +145,9 @@ def test_the_stop_button_really_stops_a_running_restoration(app_server, tmp_path
         assert "found" not in page.locator("#summary").inner_text()  # no result arrived after Stop
         # a stopped batch says so in its own area (it was left blank), and the photo's summary stays
         page.get_by_text("Several photos at once", exact=True).click()
-        page.locator("#batch-input input[type=file]").set_input_files([str(big), str(big)])
+        other = tmp_path / "other.png"  # a second photo (the same file twice is one photo): Stop
+        Image.open(big).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)  # always reaches one
+        page.locator("#batch-input input[type=file]").set_input_files([str(big), str(other)])
         page.wait_for_timeout(2000)
         page.locator("#batch-button").click()
         page.wait_for_function("document.querySelector('#batch-summary').innerText.includes('Working')", timeout=10_000)

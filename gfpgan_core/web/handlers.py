@@ -112,7 +112,7 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
         arguments = dict(bound.arguments)
         request, progress = arguments.pop("request"), arguments.pop("progress")
         session = getattr(request, "session_hash", None)
-        token = context.stops.start(session)  # a Stop before this: not it
+        token = context.stops.start(session, work.__name__)  # a Stop before this: not it
         context.running.start(token, time.perf_counter())
 
         def bar(fraction: float, *args: Any, **kwargs: Any) -> None:  # the queue's estimates read its pace
@@ -321,15 +321,21 @@ class PageEvents:
     ) -> tuple:
         """Stop this visitor's jobs: those running end at their next step, those waiting in the queue
         are dropped. Each section whose summary says it runs says "Stopped." instead (a stopped batch
-        once left its area blank); the others, and all of them when nothing ran, stay as they are."""
+        once left its area blank); the others, and all of them when nothing ran, stay as they are.
+        A running batch is the exception: it ends with its own table (what it did, and "stopped" for the
+        rest), and a "Stopped." sent here could arrive after that table and hide it (CI, 2026-12-03)."""
         summaries = (summary, batch_summary, compare_summary, task_summary)
         session = request.session_hash
         running = self.context.stops.ask(session)
         waiting = await self.context.drop_waiting(session) if session and self.context.drop_waiting else 0
         if running or waiting:
-            log.info(f"a visitor pressed Stop: {running} running and {waiting} waiting job(s) stopped")
-        stopped = running or waiting
-        return tuple(text.STOPPED if stopped and said == text.RUNNING else gr.update() for said in summaries)
+            log.info(f"a visitor pressed Stop: {len(running)} running and {waiting} waiting job(s) stopped")
+        stopped = bool(running or waiting)
+        says_itself = (False, restore_batch.__name__ in running, False, False)
+        return tuple(
+            text.STOPPED if stopped and said == text.RUNNING and not own else gr.update()
+            for said, own in zip(summaries, says_itself, strict=True)
+        )
 
     def status(self) -> str:
         """What the server knows now about its default model (per page load: a download tried at start may

@@ -43,16 +43,16 @@ class StopRequests:
     """
 
     def __init__(self) -> None:
-        self._running: dict[int, str | None] = {}  # token -> session
+        self._running: dict[int, tuple[str | None, str]] = {}  # token -> (session, the work's name)
         self._stopped: set[int] = set()
         self._next = 0
         self._lock = threading.Lock()
 
-    def start(self, session: str | None) -> int:
-        """A token for a job starting now in ``session``."""
+    def start(self, session: str | None, work: str = "") -> int:
+        """A token for a job (``work``, e.g. "restore_batch") starting now in ``session``."""
         with self._lock:
             self._next += 1
-            self._running[self._next] = session
+            self._running[self._next] = (session, work)
             return self._next
 
     def finish(self, token: int) -> None:
@@ -60,14 +60,14 @@ class StopRequests:
             self._running.pop(token, None)
             self._stopped.discard(token)
 
-    def ask(self, session: str | None) -> int:
-        """Stop every job running in ``session`` now; how many there were."""
+    def ask(self, session: str | None) -> list[str]:
+        """Stop every job running in ``session`` now; the names of their works, one per job."""
         if not session:
-            return 0
+            return []
         with self._lock:
-            tokens = [token for token, owner in self._running.items() if owner == session]
-            self._stopped.update(tokens)
-            return len(tokens)
+            jobs = {token: work for token, (owner, work) in self._running.items() if owner == session}
+            self._stopped.update(jobs)
+            return list(jobs.values())
 
     def stopped(self, token: int) -> bool:
         with self._lock:
