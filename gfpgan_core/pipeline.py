@@ -345,6 +345,8 @@ class Restorer:
         image: ImageLike,
         options: RestoreOptions | None = None,
         progress: Progress | None = None,
+        *,
+        faces: Sequence[Detection] | None = None,
         **overrides: Any,
     ) -> RestorationResult:
         """Restore every face of an image: decode -> detect -> align -> restore -> upsample -> paste.
@@ -354,6 +356,8 @@ class Restorer:
             options: per-request settings (default: ``RestoreOptions()``).
             progress: called as ``progress(stage, done, total)`` for each stage of :data:`STAGES`;
                 an exception it raises stops the request.
+            faces: the faces to restore instead of detecting them, in the coordinates of the picture
+                :meth:`plan` works on (a video's faces, tracked and smoothed across frames); None detects.
             **overrides: fields of :class:`RestoreOptions` replacing those of ``options``.
 
         Returns:
@@ -365,7 +369,7 @@ class Restorer:
         """
         opts = _with_overrides(options, overrides)
         self.check_task(opts.task)
-        work = self._prepare(_Request(progress), image, opts)
+        work = self._prepare(_Request(progress), image, opts, faces)
         if isinstance(work, RestorationResult):  # an aligned face: done
             return work
         restored = work.req.stage("restore", self._restore_faces, work.crops, opts, work.gray, steps=True)
@@ -409,10 +413,12 @@ class Restorer:
         except GFPGANError as exc:
             return exc
 
-    def _prepare(self, req: _Request, image: ImageLike, opts: RestoreOptions) -> _Prepared | RestorationResult:
-        """Decode, detect and align: the faces' crops, ready for the model (an aligned input is
-        restored at once: it is one crop)."""
-        plan = self._plan(req, image, opts)
+    def _prepare(
+        self, req: _Request, image: ImageLike, opts: RestoreOptions, faces: Sequence[Detection] | None = None
+    ) -> _Prepared | RestorationResult:
+        """Decode, detect (unless ``faces`` are given) and align: the faces' crops, ready for the model
+        (an aligned input is restored at once: it is one crop)."""
+        plan = self._plan(req, image, opts, faces)
         pic, scale = plan.picture, plan.scale
         gray = pic.grayscale or is_visually_gray(pic.rgb)
         if opts.task == "colorize":  # a grey face in, a colour face out: the photo is grey no more
@@ -445,11 +451,18 @@ class Restorer:
         """
         return self._plan(_Request(None), image, _with_overrides(options, overrides))
 
-    def _plan(self, req: _Request, image: ImageLike, opts: RestoreOptions) -> RestorePlan:
+    def _plan(
+        self, req: _Request, image: ImageLike, opts: RestoreOptions, given: Sequence[Detection] | None = None
+    ) -> RestorePlan:
         pic, scale = req.stage("decode", self._decode, image, opts, req.notes)
         faces: list[Detection] = []
         count = FaceCount(1, 1, 1)  # an aligned input: the picture is the face
-        if not opts.aligned:
+        if opts.aligned:
+            pass
+        elif given is not None:
+            faces = sorted(given, key=lambda f: float(f.box[0]))  # left to right, as detection gives them
+            count = FaceCount(len(faces), len(faces), len(faces), opts.min_face_size)
+        else:
             faces, count = req.stage("detect", self._detect, pic, opts, req.notes)
         return RestorePlan(pic, scale, faces, count, opts.aligned, list(req.notes))
 

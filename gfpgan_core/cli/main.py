@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 # when that command runs or shows its own help: `gfpgan --help` answers at once.
 COMMANDS = {
     "restore": ("restore", "restore the faces in an image or a folder of images (the default)"),
+    "video": ("video", "restore the faces of a video clip, its sound and timing kept (resumes if stopped)"),
     "download": ("download", "download weights into the weights folder, or install a file fetched elsewhere"),
     "evaluate": ("evaluate", "measure a model on a folder of faces (PSNR, SSIM, NIQE, ...)"),
     "train": ("train", "train or fine-tune GFPGANv1Clean from a config file"),

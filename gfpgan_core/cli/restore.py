@@ -25,28 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r = add_command(sub, "restore")
     r.add_argument("-i", "--input", required=True, help="image file or folder of images")
     r.add_argument("-o", "--output", default="results", help="output folder (default: results)")
-    add_model_args(r)
-    r.add_argument(
-        "-s",
-        "--upscale",
-        type=float,
-        default=DEFAULTS.upscale,
-        help=f"final upscale factor, >= 1 (default {DEFAULTS.upscale:g})",
-    )
-    r.add_argument(
-        "-w",
-        "--weight",
-        type=float,
-        default=DEFAULTS.weight,
-        help="fidelity weight: 0 = input face, 1 = full restoration (default: the model's own, as its authors "
-        "run it; docs/models.md lists them)",
-    )
-    r.add_argument(
-        "--blend",
-        type=float,
-        default=DEFAULTS.blend,
-        help="how much of each restored face replaces the original in the photo: 0 = none, 1 = all (default)",
-    )
+    add_face_options(r)
     r.add_argument(
         "--task",
         choices=TASKS,
@@ -54,34 +33,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="restore faces (default), or, on aligned faces (--aligned is implied) with CodeFormer's own "
         "checkpoints: colorize a grey face, or inpaint a face's pure white region",
     )
-    r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
     r.add_argument("--aligned", action="store_true", help="inputs are aligned face crops (skip detection)")
-    r.add_argument("--bg-upsampler", default="auto", choices=UPSAMPLERS, help="background upsampler")
-    r.add_argument("--detector", default="auto", choices=DETECTORS)
-    r.add_argument("--parser", default="auto", choices=PARSERS, help="face mask for paste-back")
-    r.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help=f"face detection confidence (default: the detector's calibrated value, {CALIBRATED_IN_WORDS})",
-    )
-    r.add_argument(
-        "--min-face-size", type=float, default=DEFAULTS.min_face_size, help="ignore faces smaller than this many pixels"
-    )
-    r.add_argument(
-        "--alignment",
-        default=DEFAULTS.alignment,
-        choices=ALIGNMENTS,
-        help="least-squares fit of all 5 landmarks (default), or official: facexlib's exact crops (LMEDS)",
-    )
-    r.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="faces per forward pass")
     r.add_argument(
         "--expressions",
         action="store_true",
         help="classify each face's expression before and after restoration (expressions.csv and .json in -o)",
-    )
-    r.add_argument(
-        "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
     )
     r.add_argument("--ext", default="auto", help="output format: auto (as the input), png, jpg, webp")
     r.add_argument("--suffix", default="", help="suffix for restored images and faces (letters, digits, - _ .)")
@@ -111,6 +67,55 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--gpus-per-actor", type=float, default=None, help="GPUs per actor (default: 1 where there are GPUs, else 0)"
     )
     r.set_defaults(handler=run)
+
+
+def add_face_options(r: argparse.ArgumentParser, upscale: float = DEFAULTS.upscale) -> None:
+    """The model and the options of restoring faces, shared by ``restore`` and ``video``."""
+    add_model_args(r)
+    r.add_argument(
+        "-s",
+        "--upscale",
+        type=float,
+        default=upscale,
+        help=f"final upscale factor, >= 1 (default {upscale:g})",
+    )
+    r.add_argument(
+        "-w",
+        "--weight",
+        type=float,
+        default=DEFAULTS.weight,
+        help="fidelity weight: 0 = input face, 1 = full restoration (default: the model's own, as its authors "
+        "run it; docs/models.md lists them)",
+    )
+    r.add_argument(
+        "--blend",
+        type=float,
+        default=DEFAULTS.blend,
+        help="how much of each restored face replaces the original in the photo: 0 = none, 1 = all (default)",
+    )
+    r.add_argument("--only-center-face", action="store_true", help="restore only the face nearest the centre")
+    r.add_argument("--bg-upsampler", default="auto", choices=UPSAMPLERS, help="background upsampler")
+    r.add_argument("--detector", default="auto", choices=DETECTORS)
+    r.add_argument("--parser", default="auto", choices=PARSERS, help="face mask for paste-back")
+    r.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help=f"face detection confidence (default: the detector's calibrated value, {CALIBRATED_IN_WORDS})",
+    )
+    r.add_argument(
+        "--min-face-size", type=float, default=DEFAULTS.min_face_size, help="ignore faces smaller than this many pixels"
+    )
+    r.add_argument(
+        "--alignment",
+        default=DEFAULTS.alignment,
+        choices=ALIGNMENTS,
+        help="least-squares fit of all 5 landmarks (default), or official: facexlib's exact crops (LMEDS)",
+    )
+    r.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size, help="faces per forward pass")
+    r.add_argument(
+        "--seed", type=int, default=None, help="fresh noise from this seed (default: the checkpoint's stored noise)"
+    )
 
 
 def output_name(out_dir: Path, folder: str, stem: str, suffix: str, ext: str) -> Path:
@@ -146,20 +151,20 @@ def say(message: str) -> None:
     tqdm.write(message, file=sys.stderr)
 
 
-def _options(args: argparse.Namespace) -> RestoreOptions:
+def face_options(args: argparse.Namespace) -> RestoreOptions:
     return RestoreOptions(
         upscale=args.upscale,
         weight=args.weight,
         blend=args.blend,
-        task=args.task,
+        task=getattr(args, "task", DEFAULTS.task),
         only_center_face=args.only_center_face,
-        aligned=args.aligned or args.task != "restore",
+        aligned=getattr(args, "aligned", False) or getattr(args, "task", DEFAULTS.task) != "restore",
         min_face_size=args.min_face_size,
         detection_threshold=args.threshold,
         batch_size=args.batch_size,
         seed=args.seed,
         alignment=args.alignment,
-        expressions=args.expressions,
+        expressions=getattr(args, "expressions", False),
     )
 
 
@@ -176,7 +181,7 @@ def _restorer_spec(args: argparse.Namespace) -> RestorerSpec:
     )
 
 
-def _restorer(args: argparse.Namespace) -> Restorer:
+def build_restorer(args: argparse.Namespace) -> Restorer:
     restorer = _restorer_spec(args).build()
     log.info(f"Using {restorer.describe()}")
     for note in restorer.notes:
@@ -198,7 +203,7 @@ def run_on_ray(args: argparse.Namespace, suffix: str) -> int:
         source=args.input,
         destination=args.output,
         restorer=_restorer_spec(args),
-        options=_options(args),
+        options=face_options(args),
         ext=args.ext,
         suffix=suffix,
         resume=args.skip_existing is not False,
@@ -222,8 +227,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputNotFoundError(f"No images ({', '.join(IMAGE_EXTENSIONS)}) in {args.input}.")
     out_dir = Path(args.output)
     input_set = {p.resolve() for p in inputs}
-    options = _options(args)
-    restorer = _restorer(args)
+    options = face_options(args)
+    restorer = build_restorer(args)
 
     stems = output_stems(inputs)
     for path in inputs:
