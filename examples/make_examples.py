@@ -5,7 +5,9 @@ grace_hopper: US Navy portrait of Grace Hopper (matplotlib's sample data), publi
 Each is degraded on purpose (blur, downscale, noise, JPEG), so the demo shows what it restores;
 two more are made from them: a damaged old print (sepia, fading, scratches, dust, a crease) and a
 composite group (five head-and-shoulders cut from the two portraits, side by side, small faces).
-No package installs a public-domain group photo, hence the composite (the page says so).
+No package installs a public-domain group photo, hence the composite (the page says so). The video
+example is the degraded Grace Hopper moving along a smooth path (pan, zoom, a small turn), with a
+440 Hz tone for its sound.
 
     python examples/make_examples.py    # needs scikit-image and matplotlib (requirements.txt)
 """
@@ -14,6 +16,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+VIDEO_EXAMPLE = "grace_hopper_moving.mp4"
 
 
 def degrade(rgb: np.ndarray, scale: float, blur: float, noise: float, quality: int, seed: int) -> np.ndarray:
@@ -108,6 +112,11 @@ def main() -> None:
     for name, img in out.items():
         Image.fromarray(img).save(here / name, quality=95)
         print(name, img.shape)
+    from gfpgan_core.video.synthetic import moving_frames, scene, write_clip
+
+    still = scene(out["grace_hopper_degraded.jpg"], (480, 360))
+    clip = write_clip(here / VIDEO_EXAMPLE, moving_frames(still, [k / 25 for k in range(50)]), 25)
+    print(clip.name, f"{clip.stat().st_size / 1e3:.0f} kB")
 
 
 if __name__ == "__main__":

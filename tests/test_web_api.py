@@ -351,8 +351,9 @@ def test_the_api_is_unchanged_by_the_pages_layout(tmp_path, tiny_checkpoint):
     components, equal the API as it was before the page moved into gfpgan_core/web (2026-12-03,
     tests/fixtures/api_info.json; the same day the weights' default became null: each model's own; blend,
     0 to 1, default 1, was added last to /restore and /restore_batch on 2026-12-03 too; and the model and
-    detector choices became those this server can run, here the custom file and YuNet, that evening): the
-    wiring looks components up by name, so the layout cannot reorder it."""
+    detector choices became those this server can run, here the custom file and YuNet, that evening;
+    /restore_video was added on 2026-12-07): the wiring looks components up by name, so the layout cannot
+    reorder it."""
     import json
 
     from gfpgan_core.service import ModelService
@@ -360,7 +361,8 @@ def test_the_api_is_unchanged_by_the_pages_layout(tmp_path, tiny_checkpoint):
     service = ModelService(custom_model=tiny_checkpoint, weights_dir=tmp_path, download=False)
     info = build_demo(Context(service)).get_api_info()
     recorded = json.loads((REPO / "tests" / "fixtures" / "api_info.json").read_text())
-    assert list(info["named_endpoints"]) == ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint"]
+    endpoints = ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint", "/restore_video"]
+    assert list(info["named_endpoints"]) == endpoints
     assert json.loads(json.dumps(info, default=str)) == recorded
 
 
@@ -410,7 +412,7 @@ def test_every_api_page_example_runs_as_copied(compare_server):
 
     client = Client(compare_server.url, verbose=False)
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-    assert sorted(endpoints) == ["/colorize", "/compare", "/inpaint", "/restore", "/restore_batch"]
+    assert sorted(endpoints) == ["/colorize", "/compare", "/inpaint", "/restore", "/restore_batch", "/restore_video"]
     for name, endpoint in endpoints.items():
         example = {p["parameter_name"]: p["example_input"] for p in endpoint["parameters"]}
         result = client.predict(**example, api_name=name)  # raises on any refusal

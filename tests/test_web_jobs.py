@@ -216,7 +216,7 @@ def test_stop_leaves_a_running_batch_to_say_what_it_did():
     context = jobs.Context(service=None, drop_waiting=dropped)  # type: ignore[arg-type]
     events = handlers.PageEvents(context, examples=None)  # type: ignore[arg-type]
     request = types.SimpleNamespace(session_hash="visitor")
-    running = (text.RUNNING,) * 4
+    running = (text.RUNNING,) * 5  # the photo's, the batch's, the comparison's, the tasks', the video's
     batch = context.stops.start("visitor", "restore_batch")
     single = context.stops.start("visitor", "restore")
     said = asyncio.run(events.stop(*running, request=request))

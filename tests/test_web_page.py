@@ -440,3 +440,35 @@ def test_the_wait_counts_the_queue_before_and_after_the_run(app_server, tmp_path
     other.join(timeout=120)
     summary = data[2]
     assert event == "complete" and " s of it in the queue) · " in summary, summary
+
+
+def test_a_clip_in_the_video_section(app_server):
+    """The example clip: what it holds said as it arrives, restored into a playable video with its
+    download, the summary saying what the server's cap left out; Stop in the section stops a run."""
+    with browser_page(app_server.url) as page:
+        page.get_by_text("Video: restore the faces of a short clip", exact=True).click()
+        clip = REPO / "examples" / "grace_hopper_moving.mp4"
+        page.locator("#video-input input[type=file]").set_input_files(str(clip))
+        page.wait_for_function(
+            "document.querySelector('#video-summary').innerText.includes('1 face in its first frame')", timeout=30_000
+        )
+        assert "480x360, 25 fps, 2.0 s" in page.locator("#video-summary").inner_text()
+        page.locator("#video-button").click()
+        page.locator("#video-result video").wait_for(timeout=120_000)
+        summary = page.locator("#video-summary").inner_text()
+        assert "50 frames (2.0 s) restored" in summary, summary
+        assert "grace_hopper_moving_restored.mp4" in page.locator("#video-download").inner_text().replace("\n", "")
+        source = page.locator("#video-result video").get_attribute("src")
+        playable = page.evaluate(
+            """async (src) => { const v = document.createElement('video'); v.muted = true; v.src = src;
+                 await new Promise((ok, bad) => { v.onloadeddata = ok; v.onerror = () => bad(v.error.code); });
+                 return {width: v.videoWidth, height: v.videoHeight, seconds: v.duration}; }""",
+            source,
+        )
+        assert (playable["width"], playable["height"]) == (480, 360)
+        assert playable["seconds"] == pytest.approx(2, abs=0.1)
+        assert page.locator("#video-stop-button").is_disabled()  # nothing runs now
+        page.locator("#video-button").click()
+        page.wait_for_function("!document.querySelector('#video-stop-button').disabled", timeout=30_000)
+        page.locator("#video-stop-button").click()
+        page.wait_for_function("document.querySelector('#video-summary').innerText.includes('Stopped')", timeout=60_000)

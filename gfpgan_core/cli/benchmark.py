@@ -69,7 +69,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--json", default="benchmark.json", help="where the results go as JSON (default benchmark.json)")
     b.add_argument("--compile", action="store_true", help="also time torch.compile (its first compile took 80 s here)")
     b.add_argument(
-        "--skip", nargs="*", default=[], choices=["pipeline", "cold-start", "big"], help="parts to leave out"
+        "--skip", nargs="*", default=[], choices=["pipeline", "cold-start", "big", "video"], help="parts to leave out"
+    )
+    b.add_argument("--video-seconds", type=float, default=2.0, help="length of the 480p/720p clips timed (default 2)")
+    b.add_argument(
+        "--video-long-seconds",
+        type=float,
+        default=300.0,
+        help="the long clip of the memory measure (default 300: issue 21's 5 minutes; it runs about 10 minutes)",
     )
     b.set_defaults(handler=run)
 
@@ -460,6 +467,10 @@ def run(args: argparse.Namespace) -> int:
         if "big" not in args.skip:
             log.info("24 MP photo with 30 faces ...")
             report["big_photo"] = big_photo_run(ways["default"][0])
+        if "video" not in args.skip:
+            from .benchmark_video import video_report
+
+            report["video"] = video_report(ways, ONE_FACE_PHOTO, args.video_seconds, args.video_long_seconds)
     if "cold-start" not in args.skip:
         log.info("cold starts ...")
         report["cold_start"] = cold_starts(face, args.weights_dir)

@@ -21,6 +21,8 @@ GOALS = {  # from issue 9: the bar each ratio is held to
     "cold_start_s_max": 30.0,
     "gpu_faces_per_s_min": 300.0,
     "half_max_abs_max": 1e-2,
+    "video_memory_growth_max": 1.10,  # issue 21: a 5-minute clip peaks within 10% of a 10-second one
+    "video_jitter_ratio_max": 0.67,  # issue 21: tracked "clearly steadier" than per-frame detection
 }
 
 
@@ -75,6 +77,27 @@ def goals(report: dict[str, Any]) -> list[Goal]:
     if half:
         out.append(_goal("GPU faces/s, float16, batch 32", half[0]["faces_per_s"], "gpu_faces_per_s_min"))
         out.append(_goal("GPU float16: max abs difference", half[0]["max_abs_diff_to_float32"], "half_max_abs_max"))
+    out.extend(_video_goals(report.get("video", {})))
+    return out
+
+
+def _video_goals(video: dict[str, Any]) -> list[Goal]:
+    out = []
+    jitter = {r["way"]: r for r in video.get("jitter", [])}
+    if "tracked and smoothed" in jitter and "per-frame detection" in jitter:
+        ratio = (
+            jitter["tracked and smoothed"]["landmark_jitter_px"] / jitter["per-frame detection"]["landmark_jitter_px"]
+        )
+        out.append(_goal("video: landmark jitter, tracked / per-frame", ratio, "video_jitter_ratio_max"))
+    streaming = sorted(
+        (r["clip_s"], r["peak_rss_mb"])
+        for r in video.get("memory", [])
+        if r["way"] == "streaming" and "peak_rss_mb" in r
+    )
+    if len(streaming) >= 2:
+        (short_s, short_mb), (long_s, long_mb) = streaming[0], streaming[-1]
+        what = f"video: peak memory, {long_s:g} s clip / {short_s:g} s clip"
+        out.append(_goal(what, long_mb / short_mb, "video_memory_growth_max"))
     return out
 
 
@@ -132,6 +155,31 @@ def print_report(report: dict[str, Any]) -> None:
             f"\n24 MP photo ({big['size']}), {big['faces_found']} faces, 1x: {big['seconds']:.1f} s; "
             f"peak RSS {big['peak_rss_mb_after']:.0f} MB (before it {big['peak_rss_mb_before']:.0f} MB)"
         )
+    if report.get("video"):
+        _print_video(report["video"])
     print(f"peak RSS of this process: {report['peak_rss_mb']:.0f} MB")
     rows = [[what, f"{value:.3g}", bar, "yes" if met else "NO"] for what, value, bar, met in report["goals"]]
-    print("\n## Goals (issue 9)\n" + _table(["goal", "measured", "bar", "met"], rows))
+    print("\n## Goals (issues 9 and 21)\n" + _table(["goal", "measured", "bar", "met"], rows))
+
+
+def _print_video(video: dict[str, Any]) -> None:
+    def num(r: dict[str, Any], key: str, fmt: str = ".2f") -> str:
+        return format(r[key], fmt) if key in r else "-"
+
+    keys = ["frames_with_face", "landmark_error_px", "landmark_jitter_px", "crop_change", "face_change"]
+    rows = [
+        [r["way"], *(num(r, k) if k != "frames_with_face" else str(r.get(k, "-")) for k in keys)]
+        for r in video["jitter"]
+    ]
+    print("\n## Video: steadiness (a face moved along a known path, each frame degraded afresh)")
+    print(_table(["way", "frames with the face", "landmark error px", "landmark jitter px",
+                  "aligned crop change (0-255)", "restored face change (0-255)"], rows))  # fmt: skip
+    rows = [[r["size"], r["way"], r["frames"], num(r, "seconds", ".1f"), num(r, "fps"),
+             num(r, "speedup_over_reference")] for r in video["fps"]]  # fmt: skip
+    print("\n## Video: frames per second, one face, decode to file")
+    print(_table(["size", "way", "frames", "seconds", "frames/s", "speedup"], rows))
+    rows = [[r["way"], f"{r['clip_s']:g} s", r["frames"], num(r, "run_s", ".0f"), num(r, "peak_rss_mb", ".0f")]
+            if "peak_rss_mb" in r else [r["way"], f"{r['seconds']:g} s", "-", "-", r["error"]]
+            for r in video["memory"]]  # fmt: skip
+    print("\n## Video: peak memory against clip length (480p, a fresh process each, the demo-sized face model)")
+    print(_table(["way", "clip", "frames", "run s", "peak RSS MB"], rows))

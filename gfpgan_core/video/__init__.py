@@ -2,7 +2,17 @@
 kept (``python -m gfpgan_core video``; :class:`VideoRestorer`)."""
 
 from .restore import VideoOptions, VideoRestorer, VideoResult
-from .streams import ClipInfo, probe
+from .streams import ClipInfo, DecodedFrame, FrameReader, probe
 from .tracking import FaceTracker, TrackerSettings
 
-__all__ = ["ClipInfo", "FaceTracker", "TrackerSettings", "VideoOptions", "VideoRestorer", "VideoResult", "probe"]
+__all__ = [
+    "ClipInfo",
+    "DecodedFrame",
+    "FaceTracker",
+    "FrameReader",
+    "TrackerSettings",
+    "VideoOptions",
+    "VideoRestorer",
+    "VideoResult",
+    "probe",
+]

@@ -25,6 +25,7 @@ from ..errors import GFPGANError, ImageError, OptionsError
 from ..images import to_uint8
 from ..options import RestoreOptions
 from ..pipeline import Restorer
+from ..results import RestorationResult
 from .streams import (
     CONTAINERS,
     ClipInfo,
@@ -49,7 +50,10 @@ class VideoOptions:
     crf: H.264's constant rate factor (lower: better and bigger; 18 looks like the input).
     track: follow faces across frames and smooth their landmarks; False detects each frame alone.
     segment_s: seconds of video per segment, the unit a killed run resumes from.
-    max_frames / max_pixels / max_seconds_total: caps a server sets (None: none).
+    max_frames / max_pixels: caps a server sets (None: none): the frames restored at most, and the
+        largest frame taken (a larger one is refused before any frame is decoded).
+    time_limit_s: the run ends after this long with the frames restored so far, and says so (a
+        server's time limit: what was done is kept, not thrown away).
     """
 
     start_s: float = 0.0
@@ -60,6 +64,7 @@ class VideoOptions:
     segment_s: float = 4.0
     max_frames: int | None = None
     max_pixels: int | None = None
+    time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
         checks = [
@@ -146,7 +151,7 @@ class VideoRestorer:
             raise OptionsError(f"The output must end in one of {', '.join(sorted(CONTAINERS))}, not {output.name!r}.")
         if output.exists() and clip.exists() and output.resolve() == clip.resolve():
             raise OptionsError("The output would overwrite the clip itself; choose another name.")
-        info = probe(clip)
+        info = probe(clip, self.video.max_pixels)
         start_s, end_s = self.check(info, clip.name)
         fmt = frame_format(clip)
         rest = min(end_s, info.duration_s or math.inf) - start_s
@@ -169,17 +174,29 @@ class VideoRestorer:
         reader = FrameReader(clip, position)
         segment_faces = segment_frames = 0
         size_note = ""
+        ended = False  # the frames ran out (not a cap, a limit or a stop)
         try:
             for frame in reader:
                 t = frame.time_s
-                if t >= end_s - 1e-6 or (self.video.max_frames is not None and count >= self.video.max_frames):
+                if t >= end_s - 1e-6:
+                    break
+                if self.video.max_frames is not None and count >= self.video.max_frames:
+                    notes.append(f"Only the first {count} frames were restored (the most taken here).")
+                    break
+                limit = self.video.time_limit_s
+                if limit is not None and count > resumed and time.perf_counter() - started > limit:
+                    notes.append(
+                        f"The time limit ({limit:g} s) was reached: the result ends at {last_t - start_s:.1f} s "
+                        f"({count} frames)."
+                    )
                     break
                 if writer is not None and t >= segment_end - 1e-6:
                     writer.close()
                     staging.add(writer.path, segment_frames, segment_faces, t)
                     writer, segment_faces, segment_frames = None, 0, 0
                     segment_end = t + self.video.segment_s
-                restored, n = self._restore_frame(frame.rgb, t, tracker)
+                result = self.restore_frame(frame.rgb, t, tracker)
+                restored, n = to_uint8(result.picture.rgb), len(result.faces)
                 if writer is None:
                     writer = SegmentWriter(
                         staging.next_path(),
@@ -203,6 +220,8 @@ class VideoRestorer:
                     progress(count, max(total, count))  # the total is the container's estimate
                 if stopped and stopped():
                     raise GFPGANError("Stopped, as you asked.")
+            else:
+                ended = True
             if writer is not None:
                 writer.close()
                 staging.add(writer.path, segment_frames, segment_faces, last_t + 1e-3)
@@ -211,28 +230,34 @@ class VideoRestorer:
             if writer is not None:
                 writer.abandon()
             raise
+        rate = float(info.rate)
+        missing_s = min(end_s, info.duration_s) - (last_t + 1 / rate)
         if reader.broken:
             notes.append(f"Only the frames that decode were restored: {reader.broken}.")
+        elif ended and missing_s > max(3 / rate, 0.25, 0.02 * info.duration_s):  # a file cut short decodes quietly
+            notes.append(
+                f"Only the frames that decode were restored: they end at {last_t + 1 / rate:.1f} s of the "
+                f"{info.duration_s:.1f} s the file's header gives (is it cut short?)."
+            )
         segments = staging.segments()
         if not segments:
             raise ImageError(f"{clip.name} holds no frame that decodes in the part asked for.")
         if size_note:
             notes.append(size_note)
-        sound_end = min(end_s, last_t + 1 / float(info.rate))  # as long as the frames restored
+        sound_end = min(end_s, last_t + 1 / rate)  # as long as the frames restored
         join_segments(segments, clip, output, start_s, sound_end, notes)
         staging.remove()
         duration = sound_end - start_s
         return VideoResult(output, count, duration, faces, time.perf_counter() - started, resumed, notes)
 
-    def _restore_frame(self, rgb: np.ndarray, time_s: float, tracker: FaceTracker | None) -> tuple[np.ndarray, int]:
-        """One frame restored: its faces detected, and (tracking) joined to their tracks and smoothed."""
+    def restore_frame(self, rgb: np.ndarray, time_s: float, tracker: FaceTracker | None) -> RestorationResult:
+        """One frame (RGB uint8) restored: its faces detected and, with a tracker, joined to their
+        tracks and smoothed (the tracker carries them from frame to frame)."""
         if tracker is None:
-            result = self.restorer.restore(rgb, self.options)
-        else:
-            plan = self.restorer.plan(rgb, self.options)
-            faces = tracker.update(plan.faces, time_s, plan.picture.rgb)
-            result = self.restorer.restore(rgb, self.options, faces=faces)
-        return to_uint8(result.picture.rgb), len(result.faces)
+            return self.restorer.restore(rgb, self.options)
+        plan = self.restorer.plan(rgb, self.options)
+        faces = tracker.update(plan.faces, time_s, plan.picture.rgb)
+        return self.restorer.restore(rgb, self.options, faces=faces)
 
     def _fingerprint(self, clip: Path) -> str:
         """What a resume must match: the clip (size and time written) and every option."""

@@ -33,6 +33,8 @@ STREAM_COPY_AUDIO = {
 AUDIO_FALLBACK = {"mp4": "aac", "mov": "aac", "matroska": "aac"}
 NAMED_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}  # others are mixed down to stereo
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+# FFmpeg's demuxers of single pictures (image2 is its reader of JPEG, PNG, BMP, TIFF files by name)
+STILL_FORMATS = {"image2", "png_pipe", "jpeg_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "jpegxl_pipe"}
 VIDEO_CODEC = "libx264"  # H.264: what every player plays; PyAV's wheels carry the encoder
 
 
@@ -72,16 +74,26 @@ def open_clip(path: str | Path):  # -> av.container.InputContainer
     if not container.streams.video:
         container.close()
         raise ImageError(f"{Path(path).name} has no video stream.")
+    if container.format.name in STILL_FORMATS:  # FFmpeg reads a photo as a one-frame "video"
+        container.close()
+        raise ImageError(f"{Path(path).name} is a still image, not a video: restore it as a photo.")
     return container
 
 
-def probe(path: str | Path) -> ClipInfo:
-    """The clip's :class:`ClipInfo`, reading the headers and (for the rotation) its first frame."""
+def probe(path: str | Path, max_pixels: int | None = None) -> ClipInfo:
+    """The clip's :class:`ClipInfo`, reading the headers and (for the rotation) its first frame; a
+    clip whose frames are over ``max_pixels`` is refused from its header, before a frame is decoded
+    (a few kilobytes of one-colour 8K frames decode to 50 MB each)."""
     import av
 
     with open_clip(path) as container:
         video = container.streams.video[0]
         ctx = video.codec_context
+        if max_pixels is not None and ctx.width * ctx.height > max_pixels:
+            raise ImageError(
+                f"{Path(path).name} is {ctx.width}x{ctx.height}; this server restores videos up to "
+                f"{max_pixels / 1e6:.1f} MP a frame."
+            )
         rate = video.average_rate or video.guessed_rate or Fraction(25)
         duration = _duration_s(container, video)
         frames = video.frames or round(duration * float(rate))

@@ -4,6 +4,7 @@ smooth path (pan, zoom, a small rotation), a sine-wave sound, in the containers 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,7 +40,8 @@ def scene(photo: np.ndarray, size: tuple[int, int] = (854, 480), face_share: flo
     """The photo (RGB uint8) scaled to ``face_share`` of the frame's height, centred on a blurred
     copy of itself filling a ``size`` (width, height) frame."""
     w, h = size
-    backdrop = cv2.GaussianBlur(cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA), (0, 0), 12)
+    # blurred past recognition: at sigma 12 a detector still found the backdrop's own face
+    backdrop = cv2.GaussianBlur(cv2.resize(photo, (w, h), interpolation=cv2.INTER_AREA), (0, 0), h / 8)
     ph, pw = photo.shape[:2]
     scale = face_share * h / ph
     small = cv2.resize(photo, (round(pw * scale), round(ph * scale)), interpolation=cv2.INTER_AREA)
@@ -78,12 +80,13 @@ def write_clip(
     import av
     from av.video.reformatter import ColorRange, Colorspace
 
-    frames = [np.rot90(f, k=-(rotation // 90)) for f in frames] if rotation else list(frames)
-    duration = times[-1] + 1 / rate if times else len(frames) / rate
+    coded = (np.rot90(f, k=-(rotation // 90)) if rotation else f for f in frames)  # streamed: long clips
+    first = next(coded)
     base = Fraction(1, 90_000) if times else Fraction(1, rate)
+    count = 0
     with av.open(str(path), mode="w") as out:
         video: Any = out.add_stream(codec, rate=rate)  # PyAV's stubs give a union of stream kinds
-        video.height, video.width = frames[0].shape[:2]
+        video.height, video.width = first.shape[:2]
         video.pix_fmt = "yuv420p"
         video.time_base = video.codec_context.time_base = base
         cc = video.codec_context
@@ -97,7 +100,8 @@ def write_clip(
             sound.layout = "mono"
         if subtitle:
             out.add_stream("subrip")
-        for k, rgb in enumerate(frames):
+        for k, rgb in enumerate(itertools.chain([first], coded)):
+            count += 1
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             frame = frame.reformat(
                 format="yuv420p",
@@ -112,7 +116,7 @@ def write_clip(
         for packet in video.encode(None):
             out.mux(packet)
         if sound is not None:
-            _write_sine(out, sound, audio_seconds or duration)
+            _write_sine(out, sound, audio_seconds or (times[-1] + 1 / rate if times else count / rate))
     return path
 
 

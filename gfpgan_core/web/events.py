@@ -18,7 +18,7 @@ from . import handlers, text
 from .handlers import PageEvents, endpoint, with_options_spread
 from .jobs import Context, ExampleResults
 from .layout import Page
-from .outputs import BatchResult, CompareResult, PageResult, TaskResult, cleared
+from .outputs import BatchResult, CompareResult, PageResult, TaskResult, VideoPageResult, cleared
 from .settings import RESTORE_QUEUE
 
 SPECIAL = ("request", "progress", "evt")  # filled by Gradio, not by a component
@@ -38,8 +38,8 @@ def outputs_for(result: type, page: Page) -> list[gr.components.Component]:
 
 
 def wire(page: Page, context: Context, examples: ExampleResults) -> None:
-    """Attach every event of the page: the three public endpoints (one queue, one worker between
-    them) and the page's private instant events."""
+    """Attach every event of the page: the public endpoints (one queue, one worker between them) and
+    the page's private instant events."""
     events = PageEvents(context, examples)
     restore = endpoint(context, handlers.restore)
     restore_batch = endpoint(context, handlers.restore_batch)
@@ -54,13 +54,14 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
         page.inputs.image_path.change(expect, inputs=inputs_for(expect, page), outputs=results, **private).then(
             None, js=text.SHOW_RESULT_OF_EXAMPLE, **private
         )
-        stop = page.stop_button
+        stops = [page.stop_button, page.video_stop_button]  # the photo's and the video's: either stops both
         running = text.RUNNING
 
         def starting(clear: Callable[[], tuple], outputs: list) -> dict[str, Any]:
             """A run's first step: its outputs cleared, its summary saying it runs, and Stop enabled (it is
             disabled when nothing runs)."""
-            return {"fn": lambda: (*clear(), gr.update(interactive=True)), "outputs": [*outputs, stop], **private}
+            on = gr.update(interactive=True)
+            return {"fn": lambda: (*clear(), on, on), "outputs": [*outputs, *stops], **private}
 
         restoring = page.restore_button.click(**starting(lambda: cleared(running), results)).then(
             restore, inputs=inputs_for(restore, page), outputs=results, api_name="restore", concurrency_id=RESTORE_QUEUE
@@ -92,28 +93,48 @@ def wire(page: Page, context: Context, examples: ExampleResults) -> None:
                     concurrency_id=RESTORE_QUEUE,
                 )
             )
+        video_results = outputs_for(VideoPageResult, page)
+        restore_video = endpoint(context, handlers.restore_video)
+        # not an MCP tool (Gradio lists a function whose _mcp_type is not "tool" as none): a clip travels
+        # inline as base64 there, within the 4 MiB the transport reads, and an assistant cannot play one
+        restore_video._mcp_type = "video: HTTP API only"  # type: ignore[attr-defined]
+        expect_video = events.expect_video
+        page.inputs.video_path.change(
+            expect_video, inputs=inputs_for(expect_video, page), outputs=video_results, **private
+        )
+        video = page.video_button.click(**starting(lambda: (None, None, running), video_results)).then(
+            restore_video,
+            inputs=inputs_for(restore_video, page),
+            outputs=video_results,
+            api_name="restore_video",
+            concurrency_id=RESTORE_QUEUE,
+        )
         # a phone shows the result below the options, a screen or more under the button: the page goes
         # to it when a restoration or an example's result arrives (not where the result is in view)
         restoring.then(None, js=text.SHOW_RESULT, **private)
         out = page.outputs
-        summaries = [out.summary, out.batch_summary, out.compare_summary, out.task_summary]  # stop()'s order
-        runs = [restoring, batch, comparing, *tasks]
-        for run_event, summary in zip(runs, [*summaries[:3], *[out.task_summary] * len(tasks)], strict=True):
+        # stop()'s order
+        summaries = [out.summary, out.batch_summary, out.compare_summary, out.task_summary, out.video_summary]
+        runs = [restoring, batch, comparing, *tasks, video]
+        run_summaries = [*summaries[:3], *[out.task_summary] * len(tasks), out.video_summary]
+        off = gr.update(interactive=False)
+        for run_event, summary in zip(runs, run_summaries, strict=True):
             # whatever way a run ends (done, failed, stopped), Stop is off again and no summary still
             # says it runs (a failure's reason is in its message)
             run_event.then(
-                lambda said: (gr.update(interactive=False), "" if said == running else gr.update()),
+                lambda said: (off, off, "" if said == running else gr.update()),
                 inputs=summary,
-                outputs=[stop, summary],
+                outputs=[*stops, summary],
                 show_progress="hidden",  # the result just shown must not flash a loading overlay
                 **private,
             )
         # a batch is not cancelled: Stop ends it between photos and it returns what it has done (the ZIP
         # of the photos restored, a line per photo); the others' results are dropped with their run
         cancelled = [run_event for run_event in runs if run_event is not batch]
-        stop.click(events.stop, inputs=summaries, outputs=summaries, cancels=cancelled, **private).then(
-            lambda: gr.update(interactive=False), outputs=stop, **private
-        )
+        for stop in stops:
+            stop.click(events.stop, inputs=summaries, outputs=summaries, cancels=cancelled, **private).then(
+                lambda: (off, off), outputs=stops, **private
+            )
         page.inputs.expressions.change(  # the expression charts appear only once asked for (the records'
             lambda on: gr.update(visible=on),  # raw JSON is the API's: the page never shows it)
             inputs=page.inputs.expressions,

@@ -116,7 +116,7 @@ def refusal(payload: dict[str, Any], is_received: Callable[[str], bool] | None) 
     if path.strip().lower().startswith(REMOTE_PREFIXES):
         return "Images must be uploaded to this app first; URLs are refused."
     if is_received is not None and not is_received(path):
-        return "Only images uploaded to this app can be restored: upload the file first."
+        return "Only files uploaded to this app can be restored: upload the file first."
     return None
 
 

@@ -1,5 +1,5 @@
-"""The page's endpoints: ``/restore``, ``/restore_batch`` and ``/compare`` (queued, public), and the
-page's own instant events (private).
+"""The page's endpoints: ``/restore``, ``/restore_batch``, ``/compare``, ``/colorize``, ``/inpaint`` and
+``/restore_video`` (queued, public), and the page's own instant events (private).
 
 Each public endpoint is a plain function ``work(job, *inputs)`` wrapped once by :func:`endpoint`,
 which owns what every endpoint shares: the visitor's session and Stop, the progress bar and time
@@ -24,6 +24,7 @@ from ..errors import GFPGANError
 from ..expressions import EXPRESSIONS
 from ..options import CALIBRATED_IN_WORDS
 from . import text
+from .clips import clip_estimate, face_options, restore_clip
 from .components import user_error
 from .jobs import (
     Context,
@@ -39,12 +40,21 @@ from .jobs import (
     restore_photos,
     run_task,
 )
-from .outputs import BatchResult, CompareResult, PageResult, TaskResult, cleared, values, write_summary
+from .outputs import (
+    BatchResult,
+    CompareResult,
+    PageResult,
+    TaskResult,
+    VideoPageResult,
+    cleared,
+    values,
+    write_summary,
+)
 from .settings import DEFAULTS
 from .text import status_line, weight_info
 
 log = logging.getLogger(__name__)
-EndpointResult = PageResult | BatchResult | CompareResult | TaskResult
+EndpointResult = PageResult | BatchResult | CompareResult | TaskResult | VideoPageResult
 Work = Callable[..., EndpointResult]
 Gather = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -136,10 +146,13 @@ def endpoint(context: Context, work: Work) -> Callable[..., tuple]:
 
     handler.__name__ = handler.__qualname__ = work.__name__
     handler.__module__ = work.__module__
+    limits = context.limits
     handler.__doc__ = (work.__doc__ or "").format(
         calibrated=CALIBRATED_IN_WORDS,
-        max_rescale=context.limits.max_rescale,
+        max_rescale=limits.max_rescale,
         default_weights=default_weights_in_words(),
+        max_video_seconds=limits.max_video_seconds,
+        max_video_frame=f"{limits.max_video_pixels / 1e6:.1f} MP ({limits.max_video_frames} frames at most)",
     )
     handler.__signature__ = signature  # type: ignore[attr-defined]
     handler.__annotations__ = {"request": gr.Request}
@@ -260,6 +273,38 @@ def inpaint(job: Job, face: str | None) -> TaskResult:
     return run_task(job, face, "inpaint")
 
 
+def restore_video(
+    job: Job,
+    video_path: str | None,
+    model_key: str | None,
+    weight: float | None = None,
+    only_center_face: bool = DEFAULTS.only_center_face,
+    detector: str = "auto",
+    threshold: float | None = None,
+    steady: bool = True,
+) -> VideoPageResult:
+    """Restore the faces of a short video clip frame by frame, its sound and timing kept.
+
+    Args:
+        video_path: the clip (MP4, MOV, MKV, WebM, ...), a file uploaded to this app; this server restores
+            its first {max_video_seconds:g} s, frames up to {max_video_frame}.
+        model_key: the restorer to use, one of the model names the app lists (e.g. "v1.4").
+        weight: fidelity weight: 0 keeps each input face as it was, 1 applies the full restoration;
+            null takes the model's own default ({default_weights}).
+        only_center_face: restore only the face nearest the centre of each frame.
+        detector: face detector: "auto", "retinaface" or "yunet".
+        threshold: detection threshold (null: the detector's calibrated value, {calibrated}).
+        steady: follow each face from frame to frame and smooth its landmarks (steadier faces); false
+            finds the faces of each frame anew.
+
+    Returns:
+        The restored clip (MP4, H.264, at the clip's own size, its sound kept) to play, the same file to
+        download, and a summary (frames, faces, time, what this server's caps left out).
+    """
+    options = face_options(job.context.limits, weight, only_center_face, threshold)
+    return restore_clip(job, video_path, model_key, options, detector, steady)
+
+
 class PageEvents:
     """The page's own instant events (private: not part of the API, never queued)."""
 
@@ -278,6 +323,23 @@ class PageEvents:
         except GFPGANError:
             return cleared()
         return cleared(estimate(self.context, image_path, options.model_key, restore, options.detector))
+
+    def expect_video(
+        self,
+        video_path: str | None,
+        model_key: str | None,
+        weight: float | None = None,
+        only_center_face: bool = DEFAULTS.only_center_face,
+        detector: str = "auto",
+        threshold: float | None = None,
+    ) -> tuple:
+        """A new clip: clear the last result and say what to expect (its length and size, what the caps
+        leave out, its first frame's faces and, once measured, the wait)."""
+        try:
+            options = face_options(self.context.limits, weight, only_center_face, threshold)
+        except GFPGANError:
+            return None, None, ""
+        return None, None, clip_estimate(self.context, video_path, model_key, options, detector)
 
     def recount(self, summary: str | None, image_path: str | None, options: PageOptions) -> str | dict:
         """New options before a run (threshold, detector, centre face only, size): the photo's estimate
@@ -317,21 +379,27 @@ class PageEvents:
         return self.status(), (self.model_chosen(key)[1] if key else gr.update())
 
     async def stop(
-        self, summary: str, batch_summary: str, compare_summary: str, task_summary: str, request: gr.Request
+        self,
+        summary: str,
+        batch_summary: str,
+        compare_summary: str,
+        task_summary: str,
+        video_summary: str,
+        request: gr.Request,
     ) -> tuple:
         """Stop this visitor's jobs: those running end at their next step, those waiting in the queue
         are dropped. Each section whose summary says it runs says "Stopped." instead (a stopped batch
         once left its area blank); the others, and all of them when nothing ran, stay as they are.
         A running batch is the exception: it ends with its own table (what it did, and "stopped" for the
         rest), and a "Stopped." sent here could arrive after that table and hide it (CI, 2026-12-03)."""
-        summaries = (summary, batch_summary, compare_summary, task_summary)
+        summaries = (summary, batch_summary, compare_summary, task_summary, video_summary)
         session = request.session_hash
         running = self.context.stops.ask(session)
         waiting = await self.context.drop_waiting(session) if session and self.context.drop_waiting else 0
         if running or waiting:
             log.info(f"a visitor pressed Stop: {len(running)} running and {waiting} waiting job(s) stopped")
         stopped = bool(running or waiting)
-        says_itself = (False, restore_batch.__name__ in running, False, False)
+        says_itself = (False, restore_batch.__name__ in running, False, False, False)
         return tuple(
             text.STOPPED if stopped and said == text.RUNNING and not own else gr.update()
             for said, own in zip(summaries, says_itself, strict=True)

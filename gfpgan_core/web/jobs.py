@@ -242,7 +242,7 @@ class PageOptions:
         )
 
 
-def _restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, Restorer]:
+def pick_restorer(ctx: Context, model_key: str | None, detector: str) -> tuple[str, Restorer]:
     """(the model key used, its restorer); no weights at all is the page's own message."""
     default_key, why = ctx.service.default_model()
     if not model_key and default_key is None:  # the visitor's words; the command is for the operator's log
@@ -274,7 +274,7 @@ def run_request(
     if image is None or (isinstance(image, str) and not image):
         raise GFPGANError("Please upload an image first.")
     with one_line_errors():
-        key, restorer = _restorer(ctx, model_key, detector)
+        key, restorer = pick_restorer(ctx, model_key, detector)
         # a large JPEG decodes near the working size; other formats above the decode limit are refused unread
         picture = load_picture(image, ctx.limits.max_decode_pixels, draft_pixels=options.max_input_pixels)
         if ctx.gpu is not None:  # progress cannot cross into the GPU process
@@ -529,7 +529,7 @@ def _plan_on_a_thumbnail(
         (w, h), scale = working_size(thumb.source_size or thumb.size, options)
         ratio = thumb.size[0] / w  # the thumbnail's size against the working image's
         look = replace(options, min_face_size=options.min_face_size * ratio, max_input_pixels=None, upscale=1)
-        plan = _restorer(ctx, model_key, detector)[1].plan(thumb, look)
+        plan = pick_restorer(ctx, model_key, detector)[1].plan(thumb, look)
     except ImageError as exc:  # the file itself: said now
         return as_sentence(str(exc).removeprefix(f"{Path(image_path).name}: "))
     except GFPGANError:  # the options or the model: the run says it

@@ -15,7 +15,17 @@ import gradio as gr
 from ..options import DETECTORS
 from ..service import ModelChoice
 from . import text
-from .components import Checkbox, CheckboxGroup, Dropdown, OptionalSlider, PhotoFiles, PhotoInput, Radio, Slider
+from .components import (
+    Checkbox,
+    CheckboxGroup,
+    Dropdown,
+    OptionalSlider,
+    PhotoFiles,
+    PhotoInput,
+    Radio,
+    Slider,
+    VideoInput,
+)
 from .settings import (
     BLEND,
     DEFAULT_QUALITY,
@@ -54,6 +64,9 @@ class Outputs(ResultOutputs):
     compare_summary: gr.Markdown
     task_image: gr.Image
     task_summary: gr.Markdown
+    video: gr.Video
+    video_download: gr.File
+    video_summary: gr.Markdown
 
 
 @dataclass
@@ -68,6 +81,8 @@ class Page:
     compare_button: gr.Button
     colorize_button: gr.Button
     inpaint_button: gr.Button
+    video_button: gr.Button
+    video_stop_button: gr.Button
     expression_row: gr.Row
     expression_before: gr.Label
     expression_after: gr.Label
@@ -82,6 +97,7 @@ class PageFacts:
     status: str
     threshold: float  # the calibrated value of this server's "auto" detector
     examples: list[str]
+    video_examples: list[str] = field(default_factory=list)
     detectors: list[str] = field(default_factory=lambda: list(DETECTORS))  # those that can run here
 
 
@@ -122,13 +138,22 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
                     batch_summary = gr.Markdown(label="Batch summary", elem_id="batch-summary")
             with gr.Column(scale=2):
                 result = _result()
+        with gr.Accordion(text.VIDEO_TITLE, open=False, elem_id="video"):
+            video = _video(limits, facts)
         with gr.Accordion("Compare models on this photo", open=False, elem_id="compare"):
             compare = _compare(facts)
         with gr.Accordion(text.TASKS_TITLE, open=False, elem_id="tasks"):
             tasks = _tasks()
         with gr.Accordion("About", open=False, elem_id="about"):
             gr.Markdown(text.about(limits))
-    inputs = Inputs(files=files, model_keys=compare.model_keys, face=tasks.face, **vars(photo))
+    inputs = Inputs(
+        files=files,
+        model_keys=compare.model_keys,
+        face=tasks.face,
+        video_path=video.video_path,
+        steady=video.steady,
+        **vars(photo),
+    )
     outputs = Outputs(
         photos_zip=photos_zip,
         batch_summary=batch_summary,
@@ -136,6 +161,9 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
         compare_summary=compare.summary,
         task_image=tasks.image,
         task_summary=tasks.summary,
+        video=video.result,
+        video_download=video.download,
+        video_summary=video.summary,
         **vars(result.outputs),
     )
     return Page(
@@ -149,6 +177,8 @@ def build_page(limits: Limits, facts: PageFacts) -> Page:
         compare_button=compare.button,
         colorize_button=tasks.colorize_button,
         inpaint_button=tasks.inpaint_button,
+        video_button=video.button,
+        video_stop_button=video.stop_button,
         expression_row=result.expression_row,
         expression_before=result.expression_before,
         expression_after=result.expression_after,
@@ -258,6 +288,8 @@ class Inputs(_PhotoAndOptions):
     files: PhotoFiles
     model_keys: CheckboxGroup
     face: PhotoInput
+    video_path: VideoInput
+    steady: Checkbox
 
 
 @dataclass
@@ -368,3 +400,46 @@ def _compare(facts: PageFacts) -> _Compare:
         label="Faces (input | each model)", columns=1, format="jpeg", object_fit="contain", elem_id="compare-faces"
     )
     return _Compare(model_keys, button, gallery, summary)
+
+
+@dataclass
+class _Video:
+    video_path: VideoInput
+    steady: Checkbox
+    button: gr.Button
+    stop_button: gr.Button
+    result: gr.Video
+    download: gr.File
+    summary: gr.Markdown
+
+
+def _video(limits: Limits, facts: PageFacts) -> _Video:
+    """A clip in, its faces restored frame by frame out (the photo's model and face options apply)."""
+    can_run = facts.default_model is not None
+    gr.Markdown(text.video_help(limits))
+    with gr.Row():
+        with gr.Column():
+            video_path = VideoInput(
+                sources=["upload"],
+                format=None,  # as received: no conversion (the engine reads what FFmpeg reads)
+                include_audio=True,
+                label=text.video_label(limits),
+                elem_id="video-input",
+            )
+            if facts.video_examples:
+                gr.Examples(
+                    facts.video_examples, inputs=[video_path], label=text.VIDEO_EXAMPLES_LABEL, elem_id="video-examples"
+                )
+            steady = Checkbox(True, label=text.VIDEO_STEADY_LABEL, elem_id="steady")
+            with gr.Row():
+                button = gr.Button(
+                    "Restore video", variant="primary", interactive=can_run, elem_id="video-button", scale=3
+                )
+                stop_button = gr.Button("Stop", variant="stop", interactive=False, elem_id="video-stop-button", scale=1)
+        with gr.Column():
+            summary = gr.Markdown(label="Video summary", elem_id="video-summary")
+            result = gr.Video(
+                label="Restored video", interactive=False, format=None, buttons=["download"], elem_id="video-result"
+            )
+            download = gr.File(label="Restored video (download)", elem_id="video-download")
+    return _Video(video_path, steady, button, stop_button, result, download, summary)

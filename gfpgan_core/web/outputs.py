@@ -64,7 +64,16 @@ class TaskResult:
     task_summary: str
 
 
-def values(result: PageResult | BatchResult | CompareResult | TaskResult) -> tuple:
+@dataclass
+class VideoPageResult:
+    """The outputs of ``/restore_video``, in order: the clip to play, the same file to download."""
+
+    video: str | None
+    video_download: str | None
+    video_summary: str
+
+
+def values(result: PageResult | BatchResult | CompareResult | TaskResult | VideoPageResult) -> tuple:
     """A result's values in its endpoint's output order (its fields' order)."""
     return tuple(getattr(result, f.name) for f in fields(result))
 

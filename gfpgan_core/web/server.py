@@ -10,6 +10,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,14 @@ from starlette.middleware import Middleware
 from ..arguments import ENVIRONMENT, add_model_source_args
 from ..errors import GFPGANError
 from ..service import ModelService
-from .components import PhotoFiles, PhotoInput
+from .components import PhotoFiles, PhotoInput, VideoInput
 from .diskbudget import DiskBudget
 from .events import wire
 from .guard import REQUIRED, PayloadGuard, guard_policy
 from .jobs import Context, ExampleResults
 from .layout import PageFacts, build_page
 from .outputs import results_root
-from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, RESTORE_QUEUE, Limits, example_paths
+from .settings import BUDGET_SWEEP_S, EXAMPLE_NAMES, RESTORE_QUEUE, Limits, example_paths, video_example_paths
 from .state import QueueLoad, zero_gpu_route
 from .text import asset, css, status_line
 from .theme import theme
@@ -52,16 +53,20 @@ def build_demo(context: Context, examples: ExampleResults | None = None) -> gr.B
         threshold=service.detection_threshold("auto"),
         detectors=service.detectors(),
         examples=example_paths(),
+        video_examples=video_example_paths(),
     )
     page = build_page(context.limits, facts)
     photo = page.inputs.image_path
     photo.example_files = frozenset(photo.temp_files)  # the examples' copies in Gradio's cache
     # the batch's and the tasks' API examples are one of them too
     page.inputs.files.example_files = page.inputs.face.example_files = photo.example_files
-    examples.kept.update(photo.example_files)
+    clip = page.inputs.video_path
+    clip.example_files = frozenset(clip.temp_files)  # the example clip's copy
+    examples.kept.update(photo.example_files | clip.example_files)
     photo.keep_in_cache = examples.kept  # type: ignore[assignment]  # Gradio only iterates it (skips these in its cleaning)
     # the set Gradio's upload route fills: the file inputs take only what is in it
-    photo.uploads = page.inputs.files.uploads = page.inputs.face.uploads = page.blocks.upload_file_set
+    for received in (photo, page.inputs.files, page.inputs.face, clip):
+        received.uploads = page.blocks.upload_file_set
     wire(page, context, examples)
     blocks = page.blocks
     context.drop_waiting = lambda session: drop_session_jobs(blocks, session)
@@ -172,9 +177,15 @@ def photo_input(demo: gr.Blocks) -> PhotoInput:
     return next(b for b in demo.blocks.values() if isinstance(b, PhotoInput))
 
 
-def file_inputs(demo: gr.Blocks) -> list[PhotoInput | PhotoFiles]:
-    """The page's inputs that take files (the photo, the batch's files, the aligned face)."""
-    return [b for b in demo.blocks.values() if isinstance(b, (PhotoInput, PhotoFiles))]
+def file_inputs(demo: gr.Blocks) -> list[PhotoInput | PhotoFiles | VideoInput]:
+    """The page's inputs that take files (the photo, the batch's files, the aligned face, the clip)."""
+    return [b for b in demo.blocks.values() if isinstance(b, (PhotoInput, PhotoFiles, VideoInput))]
+
+
+def received_by_the_page(demo: gr.Blocks) -> Callable[[str], bool]:
+    """True for a file uploaded to this server or one of the page's examples (photos and clips)."""
+    inputs = file_inputs(demo)
+    return lambda path: any(received.received_by_gradio(path) for received in inputs)
 
 
 def _flag(name: str, default: str) -> bool:
@@ -306,7 +317,7 @@ def launch(demo: gr.Blocks, args: argparse.Namespace, context: Context, photo: P
                 Middleware(
                     PayloadGuard,
                     policy=policy,
-                    is_received=photo.received_by_gradio,
+                    is_received=received_by_the_page(demo),
                     free_bytes=lambda: shutil.disk_usage(cache).free,
                     admit_upload=context.budget.admit if context.budget else None,
                     drop_job=lambda event_id: drop_waiting_job(demo, event_id),

@@ -71,6 +71,14 @@ class Limits:
     max_batch_photos: int = field(default=10, metadata=_env("GFPGAN_MAX_BATCH_PHOTOS"))  # "several photos at once"
     # their time together (each photo still has ``timeout_s``)
     batch_timeout_s: int = field(default=600, metadata=_env("GFPGAN_BATCH_TIMEOUT"))
+    # video clips: the seconds restored (a longer clip is cut there, and the result says so), the
+    # largest frame (width x height; larger is refused before a frame is decoded: an 8K clip), the
+    # frames at most, and the run's time (the result then ends where it got to). A free CPU Space
+    # restores about 0.7 frames a second with v1.4 (docs/measurements.md): 20 s at 25 fps is 12 minutes
+    max_video_seconds: float = field(default=20.0, metadata=_env("GFPGAN_VIDEO_MAX_SECONDS"))
+    max_video_pixels: int = field(default=1920 * 1080, metadata=_env("GFPGAN_VIDEO_MAX_PIXELS"))
+    max_video_frames: int = field(default=600, metadata=_env("GFPGAN_VIDEO_MAX_FRAMES"))
+    video_timeout_s: int = field(default=900, metadata=_env("GFPGAN_VIDEO_TIMEOUT"))
     # an API job whose result nobody asks for within this is dropped from the queue
     claim_s: int = field(default=30, metadata=_env("GFPGAN_CLAIM_S"))
 
@@ -156,6 +164,14 @@ EXAMPLE_NAMES = (
     "grace_hopper_degraded.jpg",
     "grace_hopper_gray_degraded.jpg",
 )
+
+
+VIDEO_EXAMPLE_NAMES = ("grace_hopper_moving.mp4",)  # made by the same script
+
+
+def video_example_paths() -> list[str]:
+    """The Video section's examples that exist in this checkout."""
+    return [str(REPO / "examples" / name) for name in VIDEO_EXAMPLE_NAMES if (REPO / "examples" / name).is_file()]
 
 
 def example_paths() -> list[str]:

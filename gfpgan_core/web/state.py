@@ -161,6 +161,7 @@ class CostModel:
         self.fixed_s: float = 0.0
         self.megapixel_s: float | None = None
         self.job_s: float | None = None
+        self.frame_s: float | None = None  # a video frame's time beyond its faces (decoding, encoding, ...)
         self._other: collections.deque[tuple[float, float]] = collections.deque(maxlen=history)  # (MP, s)
 
     def _mix(self, old: float | None, new: float) -> float:
@@ -184,6 +185,24 @@ class CostModel:
         if self.megapixel_s is None or (faces and self.face_s is None):
             return None
         return faces * (self.face_s or 0.0) + self.fixed_s + output_pixels / 1e6 * self.megapixel_s
+
+    def update_video(self, frames: int, faces: int, seconds: float) -> None:
+        """Learn from one clip: ``frames`` restored with ``faces`` faces in all in ``seconds``."""
+        if frames <= 0:
+            return
+        faces_s = faces * (self.face_s or 0.0)
+        self.frame_s = self._mix(self.frame_s, max(seconds - faces_s, 0.0) / frames)
+
+    def estimate_video(self, frames: int, faces_per_frame: int, frame_pixels: float) -> float | None:
+        """Seconds for a clip of ``frames`` frames of ``frame_pixels`` with ``faces_per_frame`` faces:
+        each frame's faces at the measured time a face, and the rest at a clip's measured time a frame
+        (before any clip: a photo's of that size), once measured."""
+        other = self.frame_s
+        if other is None and self.megapixel_s is not None:
+            other = self.fixed_s + frame_pixels / 1e6 * self.megapixel_s
+        if other is None or (faces_per_frame and self.face_s is None and self.frame_s is None):
+            return None  # (a clip measured before any photo: its frame time holds its faces' too)
+        return frames * (faces_per_frame * (self.face_s or 0.0) + other)
 
     def queue_wait(self, load: QueueLoad, running: RunningJobs | None = None, now: float = 0.0) -> float | None:
         """Seconds until a worker is free for a job joining ``load`` now (0 with nothing ahead; None

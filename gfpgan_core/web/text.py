@@ -93,6 +93,25 @@ def batch_label(limits: Limits) -> str:
     return f"Photos, or a ZIP of photos (at most {limits.max_batch_photos}; options as above)"
 
 
+VIDEO_TITLE = "Video: restore the faces of a short clip"
+VIDEO_STEADY_LABEL = "Steady faces: follow each face from frame to frame and smooth its landmarks"
+VIDEO_EXAMPLES_LABEL = "Example (the degraded Grace Hopper portrait, moving, with a tone for its sound)"
+
+
+def video_help(limits: Limits) -> str:
+    return (
+        f"Each frame's faces are restored with the model, weight, detector and threshold chosen above, at the "
+        f"clip's own size; its sound, frame timing and rotation are kept. This server restores the first "
+        f"{limits.max_video_seconds:g} s of a clip (at most {limits.max_video_frames} frames, frames up to "
+        f"{limits.max_video_pixels / 1e6:.1f} MP) and stops a run after {limits.video_timeout_s // 60} minutes "
+        "with what it has restored. A restoration takes about a second a frame on a CPU."
+    )
+
+
+def video_label(limits: Limits) -> str:
+    return f"Video (MP4, MOV, MKV, WebM, ...; up to {limits.max_file_size.upper()})"
+
+
 def status_line(service: ModelService) -> str:
     """What the server knows now about its default model; without one, a visitor's words (the reason
     the service gives operators names a command, which is for the log)."""
