@@ -13,6 +13,7 @@ from gfpgan_core.runtimes import CPU_PREFERENCE, TOLERANCE, is_installed
 def test_the_benchmark_measures_every_runtime_the_pipeline_and_a_cold_start(tmp_path, tiny_checkpoint, capsys):
     out = tmp_path / "bench.json"
     args = ["benchmark", "-m", str(tiny_checkpoint), "--runs", "1", "--max-photos", "1", "--json", str(out)]
+    args += ["--video-seconds", "0.4", "--video-long-seconds", "3"]
     assert main([*args, "--weights-dir", str(tmp_path / "weights"), "--skip", "big"]) == 0
     report = json.loads(out.read_text())
     printed = capsys.readouterr().out
@@ -39,4 +40,19 @@ def test_the_benchmark_measures_every_runtime_the_pipeline_and_a_cold_start(tmp_
     assert 0 < restart["peak_rss_mb"] < report["peak_rss_mb"]
     goals = {what for what, *_ in report["goals"]}
     assert "face model: speedup over the reference way" in goals and "cold start with the weights on disk (s)" in goals
-    assert "## Goals (issue 9)" in printed and "| torch eager (reference way) | 1 |" in printed
+    assert "## Goals (issues 9 and 21)" in printed and "| torch eager (reference way) | 1 |" in printed
+
+    video = report["video"]
+    jitter = {r["way"]: r for r in video["jitter"]}
+    assert jitter["per-frame detection"]["frames_with_face"] == jitter["tracked and smoothed"]["frames"] == 20
+    assert jitter["tracked and smoothed"]["landmark_jitter_px"] < jitter["per-frame detection"]["landmark_jitter_px"]
+    fps = {(r["size"], r["way"]): r for r in video["fps"]}
+    assert set(fps) == {(size, way) for size in ("480p", "720p") for way in ("reference way", "default")}
+    assert (
+        all(r["frames"] == 10 and r["fps"] > 0 for r in fps.values())
+        and fps["720p", "default"]["speedup_over_reference"] > 0
+    )
+    memory = {(r["way"], r["clip_s"]): r for r in video["memory"]}
+    assert set(memory) == {("streaming", 1.0), ("streaming", 3.0), ("whole clip", 1.0), ("whole clip", 3.0)}, memory
+    assert memory["streaming", 3.0]["frames"] == 75 and all(r["peak_rss_mb"] > 0 for r in memory.values())
+    assert "video: peak memory, 3 s clip / 1 s clip" in goals and "## Video: steadiness" in printed

@@ -15,7 +15,7 @@ from gfpgan_core.errors import GFPGANError, ImageError, OptionsError
 from gfpgan_core.options import RestoreOptions
 from gfpgan_core.video import VideoOptions, VideoRestorer, probe
 from gfpgan_core.video.synthetic import moving_frames, scene, write_clip
-from gfpgan_core.video.tracking import FaceTracker, OneEuroFilter
+from gfpgan_core.video.tracking import FaceTracker, OneEuroFilter, TrackerSettings
 
 av = pytest.importorskip("av")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -180,6 +180,28 @@ def test_a_truncated_clip_restores_what_decodes(tmp_path, identity_restorer, fac
     cut.write_bytes(clip.read_bytes()[: clip.stat().st_size * 6 // 10])
     result = restorer_for(identity_restorer).restore(cut, tmp_path / "out.mp4")
     assert 5 < result.frames < 40 and len(contents(tmp_path / "out.mp4")["times"]) == result.frames
+    assert any(note.startswith("Only the frames that decode were restored") for note in result.notes), result.notes
+
+
+def test_memory_does_not_grow_with_the_clip(tmp_path, identity_restorer, face_scene):
+    """Python's allocations at their peak (numpy's included: every decoded frame is one) while restoring
+    a 1 s and a 6 s clip: one frame at a time, so the same; a restorer that held the clip (CodeFormer's
+    script) would add 230 KB a frame here, 29 MB over the longer clip. The benchmark measures the
+    process's whole peak (FFmpeg's buffers too) on a 5-minute clip."""
+    import tracemalloc
+
+    peaks = {}
+    for seconds in (1, 6):
+        clip = write_clip(
+            tmp_path / f"{seconds}s.mp4", moving_frames(face_scene, [k / RATE for k in range(seconds * RATE)])
+        )
+        tracemalloc.start()
+        try:
+            restorer_for(identity_restorer).restore(clip, tmp_path / f"out{seconds}.mp4")
+            peaks[seconds] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks[6] < 1.2 * peaks[1] + 2e6, peaks
 
 
 def test_the_tracker_bridges_a_missed_frame_and_resets_at_a_cut(identity_restorer, face_scene):
@@ -197,12 +219,15 @@ def test_the_tracker_bridges_a_missed_frame_and_resets_at_a_cut(identity_restore
 
 
 def test_the_one_euro_filter_is_steady_when_still_and_follows_motion():
-    rng = np.random.default_rng(0)
-    smoother = OneEuroFilter(min_cutoff=0.8, beta=2.0)
+    settings = TrackerSettings()  # as shipped
     noise = 0.005  # face sizes: a pixel on a 200-pixel face
-    raw = 10.0 + rng.normal(0, noise, 60)
-    still = [smoother(np.array([x]), k / RATE)[0] for k, x in enumerate(raw)]
-    assert np.std(still[10:]) < np.std(raw[10:]) / 2  # the jitter of a still face halved or better
+    ratios = []
+    for seed in range(5):  # one draw of noise is a noisy measure of its own: 0.24 to 0.51 here
+        smoother = OneEuroFilter(settings.min_cutoff, settings.beta, settings.d_cutoff)
+        raw = 10.0 + np.random.default_rng(seed).normal(0, noise, 60)
+        still = [smoother(np.array([x]), k / RATE)[0] for k, x in enumerate(raw)]
+        ratios.append(np.std(still[10:]) / np.std(raw[10:]))
+    assert np.mean(ratios) < 0.5, ratios  # the jitter of a still face halved or better
     moving = [smoother(np.array([10.0 + 2 * k / RATE]), k / RATE + 2)[0] for k in range(50)]
     assert abs(moving[-1] - (10 + 2 * 49 / RATE)) < 0.2  # a moving face is followed, not left behind
 

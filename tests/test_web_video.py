@@ -95,6 +95,20 @@ def test_clips_over_the_caps_and_files_that_are_not_clips_are_one_line(context, 
         run(context, "")
 
 
+def test_a_full_disk_is_one_line_and_leaves_nothing(context, monkeypatch):
+    import errno
+
+    from gfpgan_core.web.outputs import results_root
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(clips.VideoRestorer, "restore", full)
+    with pytest.raises(GFPGANError, match="^The server is out of disk space; please try again in a few minutes.$"):
+        run(context, EXAMPLE_CLIP)
+    assert not any(results_root().glob("*"))
+
+
 def test_before_restore_the_page_says_what_a_clip_holds_and_how_long_it_takes(context, tmp_path):
     options = clips.face_options(context.limits, None, False, None)
     first = clips.clip_estimate(context, str(EXAMPLE_CLIP), "custom", options, "yunet")

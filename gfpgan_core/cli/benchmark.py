@@ -71,12 +71,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     b.add_argument(
         "--skip", nargs="*", default=[], choices=["pipeline", "cold-start", "big", "video"], help="parts to leave out"
     )
-    b.add_argument("--video-seconds", type=float, default=2.0, help="length of the 480p/720p clips timed (default 2)")
+    b.add_argument(
+        "--video-seconds",
+        type=float,
+        default=2.0,
+        help="length of the 480p/720p clips timed (default 2; the steadiness clip is twice it)",
+    )
     b.add_argument(
         "--video-long-seconds",
         type=float,
         default=300.0,
-        help="the long clip of the memory measure (default 300: issue 21's 5 minutes; it runs about 10 minutes)",
+        help="the long clip of the memory measure (default 300: issue 21's 5 minutes, against 10 s; about 12 minutes)",
     )
     b.set_defaults(handler=run)
 

@@ -179,7 +179,7 @@ def _print_video(video: dict[str, Any]) -> None:
     print("\n## Video: frames per second, one face, decode to file")
     print(_table(["size", "way", "frames", "seconds", "frames/s", "speedup"], rows))
     rows = [[r["way"], f"{r['clip_s']:g} s", r["frames"], num(r, "run_s", ".0f"), num(r, "peak_rss_mb", ".0f")]
-            if "peak_rss_mb" in r else [r["way"], f"{r['seconds']:g} s", "-", "-", r["error"]]
+            if "peak_rss_mb" in r else [r["way"], f"{r['clip_s']:g} s", "-", "-", r["error"]]
             for r in video["memory"]]  # fmt: skip
     print("\n## Video: peak memory against clip length (480p, a fresh process each, the demo-sized face model)")
     print(_table(["way", "clip", "frames", "run s", "peak RSS MB"], rows))

@@ -220,7 +220,7 @@ def memory_table(photo: Path, lengths: dict[str, list[float]], folder: Path) -> 
             )
             if proc.returncode != 0:
                 rows.append(
-                    {"way": way, "seconds": seconds, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+                    {"way": way, "clip_s": seconds, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
                 )
                 continue
             frames, elapsed, peak = proc.stdout.strip().splitlines()[-1].split()
@@ -245,10 +245,11 @@ def video_report(
     with tempfile.TemporaryDirectory(prefix="gfpgan-video-benchmark-") as tmp:
         folder = Path(tmp)
         log.info("video: steadiness, tracked against per-frame ...")
-        report: dict[str, Any] = {"jitter": jitter_table(ways["default"][0], photo)}
+        report: dict[str, Any] = {"jitter": jitter_table(ways["default"][0], photo, 2 * seconds)}
         log.info("video: frames per second ...")
         report["fps"] = fps_table(ways, photo, seconds, folder)
         log.info("video: peak memory against clip length ...")
-        lengths = {"streaming": [10.0, long_seconds], "whole clip": [10.0, min(60.0, long_seconds)]}
+        short = min(10.0, long_seconds / 3)
+        lengths = {"streaming": [short, long_seconds], "whole clip": [short, min(60.0, long_seconds)]}
         report["memory"] = memory_table(photo, lengths, folder)
     return report

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import errno
 import logging
 import math
 import shutil
@@ -76,10 +77,13 @@ def restore_clip(
             key, restorer = pick_restorer(ctx, model_key, detector)
             info = probe(video_path, limits.max_video_pixels)
             clip = VideoRestorer(restorer, options, video_options(limits, steady))
-            out_dir.mkdir(parents=True, exist_ok=True)
-            result = clip.restore(video_path, output, progress, stopped=lambda: ctx.stops.stopped(job.token))
-    except OSError as exc:
-        raise could_not_save(exc, out_dir, "the video") from None
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                result = clip.restore(video_path, output, progress, stopped=lambda: ctx.stops.stopped(job.token))
+            except OSError as exc:  # a full disk (FFmpeg's errors are OSErrors too: one_line_errors says those)
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise could_not_save(exc, out_dir, "the video") from None
+                raise
     except GFPGANError as exc:
         shutil.rmtree(out_dir, ignore_errors=True)  # a stopped or failed run leaves nothing behind
         if ctx.stops.stopped(job.token):

@@ -104,7 +104,7 @@ def video_help(limits: Limits) -> str:
         f"clip's own size; its sound, frame timing and rotation are kept. This server restores the first "
         f"{limits.max_video_seconds:g} s of a clip (at most {limits.max_video_frames} frames, frames up to "
         f"{limits.max_video_pixels / 1e6:.1f} MP) and stops a run after {limits.video_timeout_s // 60} minutes "
-        "with what it has restored. A restoration takes about a second a frame on a CPU."
+        "with what it has restored. On a small CPU a frame takes about two seconds."
     )
 
 
