@@ -104,7 +104,7 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(context, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(clips.VideoRestorer, "restore", full)
-    with pytest.raises(GFPGANError, match="^The server is out of disk space; please try again in a few minutes.$"):
+    with pytest.raises(GFPGANError, match=r"^The server is out of disk space; please try again in a few minutes\.$"):
         run(context, EXAMPLE_CLIP)
     assert not any(results_root().glob("*"))
 
