@@ -163,23 +163,36 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 def _print_video(video: dict[str, Any]) -> None:
-    def num(r: dict[str, Any], key: str, fmt: str = ".2f") -> str:
-        return format(r[key], fmt) if key in r else "-"
+    if video.get("jitter"):
+        _print_steadiness(video["jitter"])
+    if video.get("fps"):
+        _print_fps(video["fps"])
+    if video.get("memory"):
+        _print_memory(video["memory"])
 
-    keys = ["frames_with_face", "landmark_error_px", "landmark_jitter_px", "crop_change", "face_change"]
-    rows = [
-        [r["way"], *(num(r, k) if k != "frames_with_face" else str(r.get(k, "-")) for k in keys)]
-        for r in video["jitter"]
-    ]
+
+def _num(r: dict[str, Any], key: str, fmt: str = ".2f") -> str:
+    return format(r[key], fmt) if key in r else "-"
+
+
+def _print_steadiness(jitter: list[dict[str, Any]]) -> None:
+    keys = ["landmark_error_px", "landmark_jitter_px", "crop_change", "face_change"]
+    rows = [[r["way"], r.get("frames_with_face", "-"), *(_num(r, k) for k in keys)] for r in jitter]
     print("\n## Video: steadiness (a face moved along a known path, each frame degraded afresh)")
     print(_table(["way", "frames with the face", "landmark error px", "landmark jitter px",
                   "aligned crop change (0-255)", "restored face change (0-255)"], rows))  # fmt: skip
-    rows = [[r["size"], r["way"], r["frames"], num(r, "seconds", ".1f"), num(r, "fps"),
-             num(r, "speedup_over_reference")] for r in video["fps"]]  # fmt: skip
+
+
+def _print_fps(fps: list[dict[str, Any]]) -> None:
+    rows = [[r["size"], r["way"], r["frames"], _num(r, "seconds", ".1f"), _num(r, "fps"),
+             _num(r, "speedup_over_reference")] for r in fps]  # fmt: skip
     print("\n## Video: frames per second, one face, decode to file")
     print(_table(["size", "way", "frames", "seconds", "frames/s", "speedup"], rows))
-    rows = [[r["way"], f"{r['clip_s']:g} s", r["frames"], num(r, "run_s", ".0f"), num(r, "peak_rss_mb", ".0f")]
+
+
+def _print_memory(memory: list[dict[str, Any]]) -> None:
+    rows = [[r["way"], f"{r['clip_s']:g} s", r["frames"], _num(r, "run_s", ".0f"), _num(r, "peak_rss_mb", ".0f")]
             if "peak_rss_mb" in r else [r["way"], f"{r['clip_s']:g} s", "-", "-", r["error"]]
-            for r in video["memory"]]  # fmt: skip
+            for r in memory]  # fmt: skip
     print("\n## Video: peak memory against clip length (480p, a fresh process each, the demo-sized face model)")
     print(_table(["way", "clip", "frames", "run s", "peak RSS MB"], rows))

@@ -238,18 +238,29 @@ def memory_table(photo: Path, lengths: dict[str, list[float]], folder: Path) -> 
     return rows
 
 
+VIDEO_PARTS = ("video-steadiness", "video-fps", "video-memory")
+
+
 def video_report(
-    ways: dict[str, tuple[Restorer, RestoreOptions]], photo: Path, seconds: float, long_seconds: float
+    ways: dict[str, tuple[Restorer, RestoreOptions]],
+    photo: Path,
+    seconds: float,
+    long_seconds: float,
+    skip: tuple[str, ...] | list[str] = (),
 ) -> dict[str, Any]:
-    """The whole video part: steadiness, speed, memory."""
+    """The whole video part: steadiness, speed, memory (each left out when named in ``skip``)."""
+    report: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gfpgan-video-benchmark-") as tmp:
         folder = Path(tmp)
-        log.info("video: steadiness, tracked against per-frame ...")
-        report: dict[str, Any] = {"jitter": jitter_table(ways["default"][0], photo, 2 * seconds)}
-        log.info("video: frames per second ...")
-        report["fps"] = fps_table(ways, photo, seconds, folder)
-        log.info("video: peak memory against clip length ...")
-        short = min(10.0, long_seconds / 3)
-        lengths = {"streaming": [short, long_seconds], "whole clip": [short, min(60.0, long_seconds)]}
-        report["memory"] = memory_table(photo, lengths, folder)
+        if "video-steadiness" not in skip:
+            log.info("video: steadiness, tracked against per-frame ...")
+            report["jitter"] = jitter_table(ways["default"][0], photo, 2 * seconds)
+        if "video-fps" not in skip:
+            log.info("video: frames per second ...")
+            report["fps"] = fps_table(ways, photo, seconds, folder)
+        if "video-memory" not in skip:
+            log.info("video: peak memory against clip length ...")
+            short = min(10.0, long_seconds / 3)
+            lengths = {"streaming": [short, long_seconds], "whole clip": [short, min(60.0, long_seconds)]}
+            report["memory"] = memory_table(photo, lengths, folder)
     return report
