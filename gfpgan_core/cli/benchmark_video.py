@@ -238,9 +238,6 @@ def memory_table(photo: Path, lengths: dict[str, list[float]], folder: Path) -> 
     return rows
 
 
-VIDEO_PARTS = ("video-steadiness", "video-fps", "video-memory")
-
-
 def video_report(
     ways: dict[str, tuple[Restorer, RestoreOptions]],
     photo: Path,
