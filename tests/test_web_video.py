@@ -188,7 +188,14 @@ def test_restore_video_through_raw_http_refuses_what_it_should_in_one_line(video
         "8K frames": (tmp_path / "eight_k.mp4", "is 7680x4320; this server restores videos up to 0.9 MP a frame"),
         "truncated": (tmp_path / "cut.mkv", "Only the frames that decode were restored"),
         "an hour long": (tmp_path / "hour.mp4", "This server restores the first 1 s of a clip; this one is 3600 s."),
+        "sound only": (tmp_path / "sound.m4a", "sound.m4a has no video stream."),
     }
+    with av.open(str(hostile["sound only"][0]), "w", format="mp4") as out:
+        stream = out.add_stream("aac", rate=48_000)
+        tone = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        tone.sample_rate = 48_000
+        for packet in [*stream.encode(tone), *stream.encode(None)]:
+            out.mux(packet)
     hostile["not a video"][0].write_text("not a video at all")
     hostile["a photo"][0].write_bytes((REPO / "examples" / "astronaut_degraded.jpg").read_bytes())
     # a decompression bomb's kind: 7680x4320 frames of one colour, a few kilobytes on disk

@@ -74,8 +74,8 @@ class Limits:
     # video clips: the seconds restored (a longer clip is cut there, and the result says so), the
     # largest frame (width x height; larger is refused before a frame is decoded: an 8K clip), the
     # frames at most, and the run's time (the result then ends where it got to). A 2-core CPU restored
-    # 0.45 frames a second of a 480p clip with v1.4's network (docs/measurements.md, 2026-12-07): 20 s
-    # at 25 fps is 18 minutes there, so the time limit ends it first; a GPU does all of it
+    # 0.43 frames a second of a 480p clip with v1.4's network (README, 2026-12-07): 20 s at 25 fps is
+    # 19 minutes there, so the time limit ends it first; a GPU does all of it
     max_video_seconds: float = field(default=20.0, metadata=_env("GFPGAN_VIDEO_MAX_SECONDS"))
     max_video_pixels: int = field(default=1920 * 1080, metadata=_env("GFPGAN_VIDEO_MAX_PIXELS"))
     max_video_frames: int = field(default=600, metadata=_env("GFPGAN_VIDEO_MAX_FRAMES"))
