@@ -135,7 +135,19 @@ class _ReceivedFilesOnly:
             raise user_error("Only files uploaded to this app can be restored: upload the file first.")
 
 
-class PhotoInput(_ReceivedFilesOnly, gr.Image):
+class _OneReceivedFile(_ReceivedFilesOnly):
+    """A single-file input: its API page example is one of the page's own examples."""
+
+    def example_value(self):
+        return self.example_link() or super().example_value()  # type: ignore[misc]  # (gr.Image or gr.Video)
+
+    def example_payload(self):
+        from gradio_client import handle_file
+
+        return handle_file(self.example_value())
+
+
+class PhotoInput(_OneReceivedFile, gr.Image):
     """gr.Image that takes only received files, and whose preprocessing failures (a file that is not
     an image, a decompression bomb) reach the caller as one readable line instead of Gradio's
     internal error. The API page's example input is one of the page's examples."""
@@ -143,14 +155,6 @@ class PhotoInput(_ReceivedFilesOnly, gr.Image):
     @classmethod
     def get_block_name(cls) -> str:
         return "image"  # the same front-end component
-
-    def example_value(self):
-        return self.example_link() or super().example_value()
-
-    def example_payload(self):
-        from gradio_client import handle_file
-
-        return handle_file(self.example_value())
 
     def preprocess(self, payload):
         from PIL import Image
@@ -196,7 +200,7 @@ class PhotoFiles(_ReceivedFilesOnly, gr.File):
         return super().preprocess(payload)
 
 
-class VideoInput(_ReceivedFilesOnly, gr.Video):
+class VideoInput(_OneReceivedFile, gr.Video):
     """gr.Video that takes only received files, as they are (no conversion: the engine reads any
     container FFmpeg reads, and says in one line what is wrong with one it cannot). The API page's
     example input is the page's example clip."""
@@ -204,14 +208,6 @@ class VideoInput(_ReceivedFilesOnly, gr.Video):
     @classmethod
     def get_block_name(cls) -> str:
         return "video"
-
-    def example_value(self):
-        return self.example_link() or super().example_value()
-
-    def example_payload(self):
-        from gradio_client import handle_file
-
-        return handle_file(self.example_value())
 
     def preprocess(self, payload):
         if payload is not None:
