@@ -113,15 +113,10 @@ class VideoRestorer:
         self.options = options or RestoreOptions(upscale=1.0)
         self.video = video or VideoOptions()
 
-    def check(self, clip: ClipInfo, name: str) -> tuple[float, float]:
-        """The part of the clip restored (start, end in seconds), or a one-line refusal of a clip over
-        the caps (frame size, length)."""
+    def check(self, clip: ClipInfo) -> tuple[float, float]:
+        """The part of the clip restored (start, end in seconds), or a one-line refusal of a start past
+        its end. (A frame over ``max_pixels`` is refused by :func:`probe`, from the header.)"""
         v = self.video
-        w, h = clip.display_size
-        if v.max_pixels is not None and w * h > v.max_pixels:
-            raise ImageError(
-                f"{name} is {w}x{h}; this server restores videos up to {v.max_pixels / 1e6:.1f} MP a frame."
-            )
         if v.start_s >= clip.duration_s > 0:
             raise OptionsError(f"The start ({v.start_s:g} s) is past the clip's end ({clip.duration_s:.1f} s).")
         # to the last frame (a container's duration may end at the last frame's start: VFR), or the part
@@ -152,7 +147,7 @@ class VideoRestorer:
         if output.exists() and clip.exists() and output.resolve() == clip.resolve():
             raise OptionsError("The output would overwrite the clip itself; choose another name.")
         info = probe(clip, self.video.max_pixels)
-        start_s, end_s = self.check(info, clip.name)
+        start_s, end_s = self.check(info)
         fmt = frame_format(clip)
         rest = min(end_s, info.duration_s or math.inf) - start_s
         total = round(rest * float(info.rate)) if math.isfinite(rest) and rest > 0 else info.frames

@@ -125,7 +125,7 @@ def _first_look(ctx: Context, video_path: str, model_key: str | None, options: R
     try:
         info = probe(video_path, limits.max_video_pixels)
         clip = VideoRestorer(pick_restorer(ctx, model_key, detector)[1], options, video_options(limits))
-        clip.check(info, Path(video_path).name)
+        clip.check(info)
         first = next(iter(FrameReader(video_path)), None)
         if first is None:
             raise ImageError("The clip holds no frame that decodes.")
