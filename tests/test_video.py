@@ -254,7 +254,16 @@ def test_the_command_line_stopped_with_ctrl_c_resumes(tmp_path, tiny_checkpoint,
     command = [sys.executable, "-m", "gfpgan_core", "video", "-i", str(clip), "-o", str(out)]
     command += ["--model-path", str(tiny_checkpoint), "--no-download", "--segment-seconds", "0.4"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as at a terminal, whatever this process inherited (a background job of a non-interactive
+    # shell ignores SIGINT, and its children with it: the rehearsal of CI, 2026-12-07)
+    at_a_terminal = [
+        sys.executable,
+        "-c",
+        "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "sys.argv[0] = 'gfpgan_core'; runpy.run_module('gfpgan_core', run_name='__main__')",
+        *command[3:],
+    ]
+    run = subprocess.Popen(at_a_terminal, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     staging = tmp_path / ".restored.mp4.parts"
     deadline = time.time() + 120
     while time.time() < deadline and len(list(staging.glob("segment_*.mp4"))) < 2 and run.poll() is None:

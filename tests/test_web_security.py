@@ -153,7 +153,7 @@ def test_file_route_serves_nothing_outside_gradios_cache(app_server, outside_ima
 
 def test_only_the_restore_endpoint_is_public(app_server):
     info = httpx.get(f"{app_server.url}gradio_api/info", timeout=30).json()
-    endpoints = ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint"]
+    endpoints = ["/restore", "/restore_batch", "/compare", "/colorize", "/inpaint", "/restore_video"]
     assert list(info["named_endpoints"]) == endpoints and not info["unnamed_endpoints"]
 
 
