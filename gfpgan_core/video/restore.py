@@ -87,6 +87,7 @@ class VideoResult:
     duration_s: float
     faces: int  # faces restored, summed over frames
     seconds: float  # the run's time
+    clip: ClipInfo  # what the clip holds (its probe, made once by the run)
     resumed_frames: int = 0  # frames a killed run had already done
     notes: list[str] = field(default_factory=list)
 
@@ -243,7 +244,7 @@ class VideoRestorer:
         join_segments(segments, clip, output, start_s, sound_end, notes)
         staging.remove()
         duration = sound_end - start_s
-        return VideoResult(output, count, duration, faces, time.perf_counter() - started, resumed, notes)
+        return VideoResult(output, count, duration, faces, time.perf_counter() - started, info, resumed, notes)
 
     def restore_frame(self, rgb: np.ndarray, time_s: float, tracker: FaceTracker | None) -> RestorationResult:
         """One frame (RGB uint8) restored: its faces detected and, with a tracker, joined to their

@@ -75,7 +75,6 @@ def restore_clip(
     try:
         with ctx.budget.in_use([video_path]) if ctx.budget else contextlib.nullcontext(), one_line_errors():
             key, restorer = pick_restorer(ctx, model_key, detector)
-            info = probe(video_path, limits.max_video_pixels)
             clip = VideoRestorer(restorer, options, video_options(limits, steady))
             try:
                 out_dir.mkdir(parents=True, exist_ok=True)
@@ -93,6 +92,7 @@ def restore_clip(
         shutil.rmtree(out_dir, ignore_errors=True)
         raise
     ctx.costs.update_video(result.frames, result.faces, result.seconds)
+    info = result.clip
     notes = [n for n in [cut_note(info, limits), *result.notes] if n]
     w, h = info.display_size
     summary = (
